@@ -1,0 +1,107 @@
+"""The composition root: builds every adapter once and hands it to its consumers."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiohttp import web
+
+from acd.softphones import Softphones
+from agi_scripts.server import FastAgiServer
+from calls.intake import Intake
+from ivr import model as ivr_model
+from ivr import prompts as ivr_prompts
+from ivr.runner import IvrRunner
+from tickets.store import DB_ERRORS, Store
+
+from . import contract
+from .ami.protocol import Message
+from .ami.session import AmiSession
+from .asterisk import secrets
+from .errors import HotlineError
+from .http.app import Deps, make_app
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    def __init__(self, settings: Settings, *, phones: bool | None = None):
+        self.settings = settings
+        s = settings
+        self.store = Store(s.database_url)
+        self.ami = AmiSession(s.bind, s.ami_port, secrets.AMI_USER, secrets.ami_secret(s.state_dir), name="engine")
+        self.menu = ivr_model.from_centre(s.centre)
+        self.prompts = ivr_prompts.PromptCatalogue(ivr_prompts.texts(s.centre))
+        self.agi = FastAgiServer(s.bind, s.agi_port, {contract.AGI_IVR: IvrRunner(lambda: self.menu, self.prompts)})
+        self.intake = Intake(self.store, s.host_path(s.journal_dir), s.journal_sweep_seconds)
+        self.http = make_app(Deps(store=self.store, status=self.status))
+        want_phones = s.demo_agents if phones is None else phones
+        self.phones = Softphones(s, list(s.centre.agents), s.state_dir / "phones") if want_phones else None
+        self.asterisk_version: str | None = None
+        self.db_migrated = False
+        self.started = time.time()
+        self.ami.on_event(self._on_event)
+        self.ami.on_connect(self._resync)
+
+    # -- AMI ----------------------------------------------------------------------
+    def _on_event(self, msg: Message) -> None:
+        if msg.get("Event") == "UserEvent" and msg.get("UserEvent") == contract.EV_CALL_END:
+            self.intake.notify(msg.get("linkedid", ""))
+
+    async def _resync(self) -> None:
+        """After every (re)connect: re-read what Asterisk knows; journals cover lost events."""
+        try:
+            reply = await self.ami.action("CoreSettings")
+            self.asterisk_version = reply.get("AsteriskVersion")
+        except HotlineError as e:
+            log.warning("resync: %s", e)
+        self.intake.notify("")
+
+    # -- database -----------------------------------------------------------------
+    async def _database(self) -> None:
+        delay = 0.5
+        while not self.db_migrated:
+            try:
+                await self.store.migrate()
+                self.db_migrated = True
+            except DB_ERRORS as e:
+                log.warning("database not ready (%s); calls are journalled meanwhile", type(e).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        await self.intake.run()
+
+    async def status(self) -> dict:
+        db = await self.store.ping()
+        body = {
+            "ami": self.ami.connected, "fastagi": self.agi.listening, "db": db,
+            "asterisk_version": self.asterisk_version, "node": self.settings.node,
+            "journal_backlog": len(list(self.intake.dir.glob("*" + contract.JOURNAL_SUFFIX))),
+            "intake": self.intake.stats, "agi": {k: v for k, v in self.agi.stats.items() if k != "command_seconds"},
+            "uptime": round(time.time() - self.started, 1),
+        }
+        body["ok"] = bool(body["ami"] and body["fastagi"] and db)
+        return body
+
+    # -- lifecycle ----------------------------------------------------------------
+    async def run(self, ready: asyncio.Event | None = None) -> None:
+        s = self.settings
+        await self.agi.start()
+        runner = web.AppRunner(self.http, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, s.bind, s.http_port).start()
+            log.info("engine %s: http %s, fastagi %s:%s, ami %s:%s", s.node, s.http_url, s.bind, s.agi_port,
+                     s.bind, s.ami_port)
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self.ami.run(), name="ami")
+                tg.create_task(self._database(), name="database")
+                if self.phones:
+                    tg.create_task(self.phones.run(), name="softphones")
+                if ready is not None:
+                    ready.set()
+        finally:
+            await self.agi.stop()
+            await runner.cleanup()
+            await self.store.close()

@@ -1,0 +1,1 @@
+"""Provisioning of the Asterisk this engine drives: install, render, run."""

@@ -1,0 +1,102 @@
+"""Start, stop and query one Asterisk instance (config under <root>/srv/hotline/<instance>)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from ..errors import InstallFailed
+from ..settings import Settings
+from . import install, render
+
+
+def _conf(settings: Settings) -> str:
+    return f"{settings.inst_in_root}/etc/asterisk.conf"
+
+
+def _base(settings: Settings) -> list[str]:
+    root = settings.root
+    return [] if root == Path("/") else ["chroot", str(root)]
+
+
+def rx(settings: Settings, command: str, timeout: float = 10) -> subprocess.CompletedProcess:
+    """Run a CLI command on the instance (the remote console; root only)."""
+    return subprocess.run(_base(settings) + ["/usr/sbin/asterisk", "-C", _conf(settings), "-rx", command],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def running(settings: Settings) -> bool:
+    try:
+        r = rx(settings, "core show version", timeout=5)
+    except subprocess.TimeoutExpired:
+        return False
+    return r.returncode == 0 and "Asterisk" in r.stdout
+
+
+def up(settings: Settings, wait: float = 30.0) -> str:
+    """Render the config, start Asterisk if it is not running, wait until fully booted."""
+    root = settings.root
+    if not install.is_installed(root):
+        raise InstallFailed(f"no Asterisk in {root}: run `hotline asterisk install` first")
+    uid, gid = install.asterisk_ids(root)
+    render.write(settings, uid, gid)
+    inst = settings.host_path(settings.inst_in_root)
+    if running(settings):
+        rx(settings, "core reload")
+        return "reloaded"
+    log = open(inst / "log" / "console.log", "ab")
+    user = ["-U", "asterisk", "-G", "asterisk"]
+    ast = ["/usr/sbin/asterisk"] + user + ["-f", "-n", "-C", _conf(settings)]
+    if root == Path("/"):
+        cmd = ast
+    else:
+        # bind mounts live in a private mount namespace: nothing to clean up when it exits
+        inner = (f"mount --bind /proc {root}/proc && mount --bind /dev {root}/dev && "
+                 f"exec chroot {root} " + " ".join(ast))
+        cmd = ["unshare", "--mount", "--propagation", "private", "--fork", "/bin/sh", "-c", inner]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+    (inst / "run" / "launcher.pid").write_text(str(proc.pid))
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise InstallFailed(f"Asterisk exited with {proc.returncode}; see {inst}/log/console.log")
+        r = rx(settings, "core waitfullybooted", timeout=wait)
+        if r.returncode == 0:
+            return "started"
+        time.sleep(0.2)
+    raise InstallFailed(f"Asterisk did not boot within {wait}s; see {inst}/log/console.log")
+
+
+def down(settings: Settings, wait: float = 15.0) -> bool:
+    if not running(settings):
+        return False
+    rx(settings, "core stop now")
+    deadline = time.monotonic() + wait
+    pidfile = settings.host_path(settings.inst_in_root) / "run" / "launcher.pid"
+    while time.monotonic() < deadline:
+        if not running(settings):
+            break
+        time.sleep(0.1)
+    try:
+        pid = int(pidfile.read_text())
+        for _ in range(int(wait * 10)):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.1)
+    except (FileNotFoundError, ValueError):
+        pass
+    return True
+
+
+def status(settings: Settings) -> dict:
+    r = rx(settings, "core show version", timeout=5) if install.is_installed(settings.root) else None
+    ok = bool(r and r.returncode == 0 and "Asterisk" in r.stdout)
+    return {"installed": install.is_installed(settings.root), "running": ok,
+            "version": r.stdout.strip() if ok else None, "root": str(settings.root)}

@@ -1,0 +1,269 @@
+"""The `hotline` command."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+import time
+
+from . import contract, settings as settings_mod
+from .errors import HotlineError
+
+log = logging.getLogger("hotline")
+
+
+def _settings(args) -> settings_mod.Settings:
+    return settings_mod.load(args.settings, home=args.home, instance=args.instance, db_url=args.db_url)
+
+
+def cmd_asterisk(args) -> int:
+    from .asterisk import install, process, render
+    s = _settings(args)
+    if args.action == "install":
+        install.install(s)
+        _prompts(s)
+    elif args.action == "up":
+        _prompts(s)
+        print(f"asterisk: {process.up(s)} ({s.instance}, AMI {s.bind}:{s.ami_port}, SIP {s.bind}:{s.sip_port})")
+    elif args.action == "down":
+        print("asterisk: stopped" if process.down(s) else "asterisk: was not running")
+    elif args.action == "status":
+        st = process.status(s)
+        print(json.dumps(st, indent=2))
+        return 0 if st["running"] else 3
+    elif args.action == "render":
+        for name, text in render.render(s).items():
+            print(f";; ---- {name}\n{text}")
+    return 0
+
+
+def _prompts(s) -> None:
+    from ivr import prompts
+    from .asterisk import install
+    n = prompts.build(s.root, prompts.texts(s.centre), install.asterisk_ids(s.root))
+    if n:
+        print(f"prompts: synthesised {n} files")
+
+
+def cmd_serve(args) -> int:
+    from .app import Engine
+    s = _settings(args)
+    phones = False if args.no_agents else None
+    engine = Engine(s, phones=phones)
+
+    async def main():
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        ready = asyncio.Event()
+        with contextlib.suppress(asyncio.CancelledError):
+            runner = asyncio.ensure_future(engine.run(ready))
+            await ready.wait()
+            print(f"hotline: serving. Status {s.http_url}/status · API {s.http_url}/api/v1/tickets · "
+                  f"place a call: hotline call --from 13800138000 --to {s.centre.centre_number} --dtmf 1w2",
+                  flush=True)
+            await runner
+    asyncio.run(main())
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .asterisk import install, process
+    s = _settings(args)
+    install.install(s)
+    _prompts(s)
+    print(f"asterisk: {process.up(s)}")
+    return cmd_serve(args)
+
+
+def cmd_call(args) -> int:
+    from .ami.session import AmiSession
+    from .asterisk import secrets
+    from .dialer import SimCall, new_linkedid, originate, validate
+    from tickets.store import Store
+    s = _settings(args)
+    call = SimCall(to=args.to, caller=args.caller, dtmf=args.dtmf or "", talk=args.talk, wait=args.wait)
+    validate(call)
+
+    async def main() -> dict | None:
+        ami = AmiSession(s.bind, s.ami_port, secrets.AMI_USER, secrets.ami_secret(s.state_dir),
+                         events=False, name="call")
+        store = Store(s.database_url)
+        async with asyncio.TaskGroup() as tg:
+            owner = tg.create_task(ami.run())
+            try:
+                await ami.wait_connected(10)
+                linkedid = new_linkedid(s.node)
+                await originate(ami, call, linkedid)
+                print(f"call: {linkedid} placed to {call.to}", file=sys.stderr)
+                deadline = time.monotonic() + call.wait + call.talk + args.timeout
+                while time.monotonic() < deadline:
+                    with contextlib.suppress(HotlineError):
+                        found = await store.tickets(linkedid=linkedid, limit=1)
+                        if found:
+                            return found[0]
+                    await asyncio.sleep(0.5)
+                return None
+            finally:
+                owner.cancel()
+                await store.close()
+
+    ticket = asyncio.run(main())
+    if ticket is None:
+        print("call: no ticket appeared in time (is `hotline serve` running?)", file=sys.stderr)
+        return 1
+    print(json.dumps(ticket, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_tickets(args) -> int:
+    from tickets.store import Store
+    s = _settings(args)
+
+    async def main():
+        store = Store(s.database_url)
+        try:
+            await store.migrate()
+            return await store.tickets(caller=args.caller, dialed=args.dialed, limit=args.limit)
+        finally:
+            await store.close()
+    items = asyncio.run(main())
+    if args.json:
+        print(json.dumps(items, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{'id':>5}  {'created':19}  {'caller':15} {'dialed':6} {'lang':4} {'dept':8} "
+          f"{'disposition':18} {'wait':>6} {'talk':>6} agent")
+    for t in items:
+        print(f"{t['id']:>5}  {(t['created_at'] or '')[:19]:19}  {t['caller'][:15]!s:15} {t['dialed']:6} "
+              f"{t['language'] or '-':4} {t['department'] or '-':8} {t['disposition'] or '-':18} "
+              f"{_num(t['wait_seconds']):>6} {_num(t['talk_seconds']):>6} {t['agent'] or '-'}")
+    return 0
+
+
+def _num(v) -> str:
+    return "-" if v is None else f"{v:.1f}"
+
+
+def cmd_info(args) -> int:
+    from .asterisk import secrets
+    s = _settings(args)
+    info = {
+        "ami": {"host": s.bind, "port": s.ami_port, "username": secrets.AMI_USER,
+                "secret": secrets.ami_secret(s.state_dir)},
+        "http": s.http_url,
+        "inbound_context": contract.INBOUND,
+        "sim_trunk_context": contract.SIM_TRUNK,
+        "caller_context": contract.SIM_CALLER,
+        "entry_numbers": sorted(s.centre.entry_numbers()),
+        "node": s.node,
+    }
+    print(json.dumps(info, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in info.items()))
+    return 0
+
+
+def cmd_token(args) -> int:
+    from tickets.store import Store
+    s = _settings(args)
+
+    async def main():
+        store = Store(s.database_url)
+        try:
+            await store.migrate()
+            return await store.create_token(args.role, args.name or "")
+        finally:
+            await store.close()
+    print(asyncio.run(main()))
+    return 0
+
+
+def cmd_db(args) -> int:
+    from tickets.store import Store
+    s = _settings(args)
+
+    async def main():
+        store = Store(s.database_url)
+        try:
+            await store.migrate()
+        finally:
+            await store.close()
+    asyncio.run(main())
+    print("db: at head")
+    return 0
+
+
+def cmd_check(args) -> int:
+    s = _settings(args)
+    print(f"settings ok: {len(s.centre.departments)} departments, {len(s.centre.agents)} agents, "
+          f"entry numbers {', '.join(sorted(s.centre.entry_numbers()))}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hotline", description=__doc__)
+    p.add_argument("--settings", help="TOML settings file (also HOTLINE_SETTINGS)")
+    p.add_argument("--home", help="state folder (default /var/lib/hotline)")
+    p.add_argument("--instance", help="instance name (default main)")
+    p.add_argument("--db-url", help="SQLAlchemy URL (also HOTLINE_DB_URL)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("asterisk", help="install / up / down / status / render")
+    a.add_argument("action", choices=["install", "up", "down", "status", "render"])
+    a.set_defaults(fn=cmd_asterisk)
+    for name, fn, text in (("serve", cmd_serve, "run the engine"),
+                           ("run", cmd_run, "install what is missing, start Asterisk and the engine")):
+        sp = sub.add_parser(name, help=text)
+        sp.add_argument("--no-agents", action="store_true", help="do not start the demo SIP phones")
+        sp.set_defaults(fn=fn)
+    c = sub.add_parser("call", help="place a simulated citizen's call and print its ticket")
+    c.add_argument("--from", dest="caller", required=True)
+    c.add_argument("--to", required=True)
+    c.add_argument("--dtmf", default="")
+    c.add_argument("--talk", type=float, default=5)
+    c.add_argument("--wait", type=float, default=1.5, help="seconds before the first digit")
+    c.add_argument("--timeout", type=float, default=60, help="extra seconds to wait for the ticket")
+    c.set_defaults(fn=cmd_call)
+    t = sub.add_parser("tickets", help="list tickets")
+    t.add_argument("action", choices=["list"])
+    t.add_argument("--caller")
+    t.add_argument("--dialed")
+    t.add_argument("--limit", type=int, default=20)
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(fn=cmd_tickets)
+    i = sub.add_parser("info", help="connection facts for outside tools")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(fn=cmd_info)
+    k = sub.add_parser("token", help="API tokens")
+    k.add_argument("action", choices=["create"])
+    k.add_argument("--role", required=True)
+    k.add_argument("--name")
+    k.set_defaults(fn=cmd_token)
+    d = sub.add_parser("db", help="database")
+    d.add_argument("action", choices=["upgrade"])
+    d.set_defaults(fn=cmd_db)
+    ch = sub.add_parser("check", help="validate settings and the centre file")
+    ch.set_defaults(fn=cmd_check)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("alembic", "aiosqlite", "sqlalchemy"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    if args.verbose:
+        for name in ("hotline", "ivr", "acd", "agi_scripts", "calls", "tickets"):
+            logging.getLogger(name).setLevel(logging.DEBUG)
+    try:
+        return args.fn(args)
+    except HotlineError as e:
+        print(f"hotline: error [{e.id}]: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

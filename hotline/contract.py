@@ -1,0 +1,45 @@
+"""Every name the dialplan and Python share, in one place.
+
+The templates in asterisk_conf/ receive this module as ``C``; a test checks that the
+rendered dialplan defines each context named here and that Python never spells them
+out elsewhere.
+"""
+
+# Contexts
+INBOUND = "from-pstn"          # calls from the network enter here; reaches no outbound route
+SIM_TRUNK = "hl-sim-trunk"     # test/demo trunk: decodes an exact caller ID, then enters INBOUND
+SIM_CALLER = "hl-sim-caller"   # the citizen's side of a simulated call (Local channel ;2 half)
+START = "hl-start"             # per-call set-up: answer, record, journal, hangup handler
+ROUTE = "hl-route"             # engine IVR over FastAGI, with native fallback
+QUEUE = "hl-queue"             # queue a call and journal what happened
+CONNECT = "hl-connect"         # gosub run on the agent's channel when it answers
+END = "hl-end"                 # hangup handler: last journal line + notify the engine
+AGENTS = "hl-agents"           # context of the agents' SIP endpoints (feature codes only)
+NATIVE_MENU = "hl-native-menu"  # the same menu in plain dialplan (benchmark peer)
+
+# FastAGI routes
+AGI_IVR = "ivr"
+
+# Channel variables set by the engine (AGI) and read by the dialplan
+V_ACTION = "HL_ACTION"      # what the dialplan does after the IVR: queue | hangup
+V_QUEUE = "HL_QUEUE"        # app_queue name
+V_LANG = "HL_LANG"          # cmn | yue | en
+V_DEPT = "HL_DEPT"          # department code
+V_PATH = "HL_PATH"          # IVR path: node:digits@seconds, comma separated
+V_ENTRY = "HL_ENTRY"        # the number the citizen dialled
+V_FALLBACK = "HL_FALLBACK"  # 1 when the engine could not be reached
+
+# Variables of the simulated caller
+V_SIM_CID = "HL_SIM_CID"    # base64 caller number, decoded by SIM_TRUNK
+V_SIM_DTMF = "HL_SIM_DTMF"  # digits the simulated citizen sends (SendDTMF syntax)
+V_SIM_WAIT = "HL_SIM_WAIT"  # seconds before the first digit
+V_SIM_TALK = "HL_SIM_TALK"  # seconds the citizen stays on the line after the digits
+
+# AMI
+EV_CALL_END = "HotlineCallEnd"  # UserEvent sent by END; carries the linkedid
+
+# Journal: one file per call, written by Asterisk itself (see asterisk_conf README)
+JOURNAL_SUFFIX = ".log"
+
+ACTIONS = ("queue", "hangup")
+LANGUAGES = ("cmn", "yue", "en")

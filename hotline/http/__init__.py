@@ -1,0 +1,1 @@
+"""HTTP edge: aiohttp app factory, auth, error translation, routes."""

@@ -1,0 +1,114 @@
+"""aiohttp app factory. Every /api route names the roles it admits; errors carry stable ids."""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from ..errors import BadRequest, Forbidden, HotlineError, Unauthorized
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Deps:
+    """What the routes may use; built by the composition root."""
+    store: object
+    status: Callable[[], Awaitable[dict]]
+
+
+DEPS = web.AppKey("deps", Deps)
+ROLE = "hotline.role"
+
+
+def roles(*allowed: str):
+    """Mark a handler with the roles it admits; the auth middleware enforces it."""
+    def mark(fn: Handler) -> Handler:
+        fn.roles = frozenset(allowed)  # type: ignore[attr-defined]
+        return fn
+    return mark
+
+
+@web.middleware
+async def errors_mw(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except HotlineError as e:
+        if e.status >= 500:
+            log.warning("%s %s -> %s: %s", request.method, request.path, e.id, e)
+        return web.json_response({"error": e.id, "message": str(e)}, status=e.status)
+    except web.HTTPException as e:
+        if e.status >= 400:
+            return web.json_response({"error": f"http-{e.status}", "message": e.reason}, status=e.status)
+        raise
+
+
+@web.middleware
+async def auth_mw(request: web.Request, handler: Handler) -> web.StreamResponse:
+    allowed = getattr(request.match_info.handler, "roles", None)
+    if request.path.startswith("/api/"):
+        if allowed is None:  # an /api route nobody marked: refuse rather than expose
+            raise Forbidden("route has no role policy")
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("bearer token required")
+        role = await request.app[DEPS].store.token_role(token.strip())
+        if role is None:
+            raise Unauthorized("unknown or revoked token")
+        if role not in allowed:
+            raise Forbidden(f"role {role} may not use this route")
+        request[ROLE] = role
+    return await handler(request)
+
+
+def _int(request: web.Request, name: str, default: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer") from None
+
+
+async def status(request: web.Request) -> web.Response:
+    body = await request.app[DEPS].status()
+    return web.json_response(body, status=200 if body["ok"] else 503)
+
+
+@roles("agent", "supervisor", "ops", "auditor")
+async def list_tickets(request: web.Request) -> web.Response:
+    q = request.query
+    items = await request.app[DEPS].store.tickets(
+        caller=q.get("caller"), dialed=q.get("dialed"), linkedid=q.get("linkedid"),
+        limit=_int(request, "limit", 50), offset=_int(request, "offset", 0))
+    return web.json_response({"items": items, "limit": _int(request, "limit", 50),
+                              "offset": _int(request, "offset", 0)}, dumps=_dumps)
+
+
+@roles("agent", "supervisor", "ops", "auditor")
+async def get_ticket(request: web.Request) -> web.Response:
+    try:
+        ticket_id = int(request.match_info["id"])
+    except ValueError:
+        raise BadRequest("ticket id must be an integer") from None
+    return web.json_response(await request.app[DEPS].store.ticket(ticket_id), dumps=_dumps)
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def make_app(deps: Deps) -> web.Application:
+    app = web.Application(middlewares=[errors_mw, auth_mw], client_max_size=1024 * 1024)
+    app[DEPS] = deps
+    app.router.add_get("/status", status)
+    app.router.add_get("/api/v1/tickets", list_tickets)
+    app.router.add_get("/api/v1/tickets/{id}", get_ticket)
+    return app

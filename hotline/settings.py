@@ -1,0 +1,212 @@
+"""Typed, layered settings: defaults < TOML file < HOTLINE_* environment < CLI."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigInvalid
+
+DEMO_CONFIG = Path(__file__).with_name("demo.toml")
+_NUMBER = re.compile(r"^[0-9]{3,20}$")
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_AGENT_ID = re.compile(r"^[0-9]{3,8}$")
+
+
+@dataclass(frozen=True)
+class Department:
+    code: str
+    digit: str
+    name: dict[str, str]
+    number: str | None = None
+
+    @property
+    def queue(self) -> str:
+        return f"hl-{self.code}"
+
+
+@dataclass(frozen=True)
+class Skill:
+    department: str
+    language: str
+    level: int
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: str
+    name: str
+    skills: tuple[Skill, ...]
+
+    @property
+    def endpoint(self) -> str:
+        return f"agent{self.id}"
+
+
+@dataclass(frozen=True)
+class Centre:
+    centre_number: str
+    fallback_department: str
+    departments: tuple[Department, ...]
+    agents: tuple[Agent, ...]
+
+    def department(self, code: str) -> Department:
+        for d in self.departments:
+            if d.code == code:
+                return d
+        raise KeyError(code)
+
+    def entry_numbers(self) -> dict[str, Department | None]:
+        """Dialled number -> department it goes straight to (None: the centre menu)."""
+        entries: dict[str, Department | None] = {self.centre_number: None}
+        for d in self.departments:
+            if d.number:
+                entries[d.number] = d
+        return entries
+
+    def members(self, department: str) -> list[Agent]:
+        return [a for a in self.agents if any(s.department == department for s in a.skills)]
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = Path("/var/lib/hotline")
+    instance: str = "main"
+    node: str = "node1"
+    asterisk_root: Path | None = None  # None: <home>/asterisk-root (or the system Asterisk)
+    bind: str = "127.0.0.1"
+    ami_port: int = 5038
+    agi_port: int = 4573
+    sip_port: int = 5060
+    phones_port: int = 5070
+    rtp_start: int = 10000
+    rtp_end: int = 10999
+    http_port: int = 8345
+    db_url: str = ""
+    config: Path = DEMO_CONFIG
+    demo_agents: bool = True
+    queue_timeout: int = 600
+    journal_sweep_seconds: float = 2.0
+    centre: Centre = field(default=None, repr=False)  # type: ignore[assignment]
+
+    # -- derived paths -------------------------------------------------------
+    @property
+    def state_dir(self) -> Path:
+        return self.home / self.instance
+
+    @property
+    def root(self) -> Path:
+        return self.asterisk_root or (self.home / "asterisk-root")
+
+    @property
+    def inst_in_root(self) -> str:
+        """The instance folder as Asterisk sees it (inside its root)."""
+        return f"/srv/hotline/{self.instance}"
+
+    def host_path(self, inside: str) -> Path:
+        return self.root / inside.lstrip("/")
+
+    @property
+    def journal_dir(self) -> str:
+        return f"{self.inst_in_root}/journal"
+
+    @property
+    def recordings_dir(self) -> str:
+        return f"{self.inst_in_root}/recordings"
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or f"sqlite+aiosqlite:///{self.state_dir / 'hotline.db'}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.bind}:{self.http_port}"
+
+
+_INT_FIELDS = {f.name for f in dataclasses.fields(Settings) if f.type in ("int",)}
+
+
+def _coerce(name: str, value):
+    f = {f.name: f for f in dataclasses.fields(Settings)}[name]
+    try:
+        if f.type == "int":
+            return int(value)
+        if f.type == "float":
+            return float(value)
+        if f.type == "bool":
+            return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+        if f.type in ("Path", "Path | None"):
+            return Path(value) if value not in (None, "") else None
+    except ValueError as e:
+        raise ConfigInvalid(f"setting {name}: {value!r} is not a valid {f.type}") from e
+    return value
+
+
+def load(file: Path | None = None, env: dict | None = None, **cli) -> Settings:
+    """Build settings; raises ConfigInvalid with a message naming the bad value."""
+    env = os.environ if env is None else env
+    names = {f.name for f in dataclasses.fields(Settings)} - {"centre"}
+    values: dict = {}
+    file = file or (Path(env["HOTLINE_SETTINGS"]) if env.get("HOTLINE_SETTINGS") else None)
+    if file:
+        data = tomllib.loads(Path(file).read_text())
+        for k, v in data.items():
+            if k not in names:
+                raise ConfigInvalid(f"{file}: unknown setting {k!r}")
+            values[k] = _coerce(k, v)
+    for k in names:
+        v = env.get(f"HOTLINE_{k.upper()}")
+        if v is not None:
+            values[k] = _coerce(k, v)
+    for k, v in cli.items():
+        if v is not None:
+            if k not in names:
+                raise ConfigInvalid(f"unknown setting {k!r}")
+            values[k] = _coerce(k, v)
+    s = Settings(**values)
+    return dataclasses.replace(s, centre=load_centre(s.config))
+
+
+def load_centre(path: Path) -> Centre:
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ConfigInvalid(f"{path}: {e}") from e
+    deps = []
+    for d in data.get("departments", []):
+        if not _CODE.match(d.get("code", "")):
+            raise ConfigInvalid(f"{path}: department code {d.get('code')!r} must match {_CODE.pattern}")
+        if d.get("number") and not _NUMBER.match(d["number"]):
+            raise ConfigInvalid(f"{path}: department {d['code']}: number {d['number']!r} is not digits")
+        if not re.fullmatch(r"[0-9]", str(d.get("digit", ""))):
+            raise ConfigInvalid(f"{path}: department {d['code']}: digit must be one of 0-9")
+        deps.append(Department(code=d["code"], digit=str(d["digit"]), name=dict(d.get("name", {})),
+                               number=d.get("number")))
+    codes = {d.code for d in deps}
+    if len(codes) != len(deps) or len({d.digit for d in deps}) != len(deps):
+        raise ConfigInvalid(f"{path}: department codes and digits must be unique")
+    agents = []
+    for a in data.get("agents", []):
+        if not _AGENT_ID.match(str(a.get("id", ""))):
+            raise ConfigInvalid(f"{path}: agent id {a.get('id')!r} must be 3-8 digits")
+        skills = []
+        for s in a.get("skills", []):
+            try:
+                dep, lang, level = s.split(":")
+                skill = Skill(dep, lang, int(level))
+            except ValueError as e:
+                raise ConfigInvalid(f"{path}: agent {a['id']}: skill {s!r} is not dept:lang:level") from e
+            if dep not in codes or lang not in ("cmn", "yue", "en") or not 1 <= skill.level <= 5:
+                raise ConfigInvalid(f"{path}: agent {a['id']}: skill {s!r} names an unknown "
+                                    "department or language, or a level outside 1-5")
+            skills.append(skill)
+        agents.append(Agent(id=str(a["id"]), name=a.get("name", a["id"]), skills=tuple(skills)))
+    centre = Centre(centre_number=str(data.get("centre_number", "12345")),
+                    fallback_department=data.get("fallback_department", "general"),
+                    departments=tuple(deps), agents=tuple(agents))
+    if centre.fallback_department not in codes:
+        raise ConfigInvalid(f"{path}: fallback_department {centre.fallback_department!r} is not a department")
+    return centre

@@ -1,0 +1,1 @@
+"""Ticket store: models, migrations, repository, call-record intake."""

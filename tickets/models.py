@@ -1,0 +1,64 @@
+"""Tables. Changes go through an Alembic migration in tickets/migrations/versions."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class CallRecord(Base):
+    """One per call, keyed by Asterisk's linkedid (unique across nodes via systemname)."""
+
+    __tablename__ = "call_records"
+
+    linkedid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    node: Mapped[str] = mapped_column(String(64), default="")
+    caller: Mapped[str] = mapped_column(Text, default="")
+    caller_name: Mapped[str] = mapped_column(Text, default="")
+    dialed: Mapped[str] = mapped_column(String(32), default="", index=True)
+    language: Mapped[str | None] = mapped_column(String(8))
+    department: Mapped[str | None] = mapped_column(String(32))
+    ivr_path: Mapped[list] = mapped_column(JSON, default=list)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    wait_seconds: Mapped[float | None] = mapped_column(Float)
+    agent: Mapped[str | None] = mapped_column(String(64))
+    talk_seconds: Mapped[float | None] = mapped_column(Float)
+    queue: Mapped[str | None] = mapped_column(String(64))
+    recording: Mapped[str | None] = mapped_column(Text)
+    disposition: Mapped[str] = mapped_column(String(32), index=True)
+    fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+    hangup_cause: Mapped[int | None] = mapped_column(Integer)
+    journal: Mapped[str] = mapped_column(Text, default="")
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    linkedid: Mapped[str | None] = mapped_column(ForeignKey("call_records.linkedid"), unique=True)
+    caller: Mapped[str] = mapped_column(Text, default="", index=True)
+    dialed: Mapped[str] = mapped_column(String(32), default="", index=True)
+    language: Mapped[str | None] = mapped_column(String(8))
+    department: Mapped[str | None] = mapped_column(String(32), index=True)
+    category: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32), default="new", index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
