@@ -1,7 +1,6 @@
 """Start, stop and query one Asterisk instance (config under <root>/srv/hotline/<instance>)."""
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -45,7 +44,6 @@ def up(settings: Settings, wait: float = 30.0) -> str:
     if running(settings):
         rx(settings, "core reload")
         return "reloaded"
-    log = open(inst / "log" / "console.log", "ab")
     user = ["-U", "asterisk", "-G", "asterisk"]
     ast = ["/usr/sbin/asterisk"] + user + ["-f", "-n", "-C", _conf(settings)]
     if root == Path("/"):
@@ -55,12 +53,11 @@ def up(settings: Settings, wait: float = 30.0) -> str:
         inner = (f"mount --bind /proc {root}/proc && mount --bind /dev {root}/dev && "
                  f"exec chroot {root} " + " ".join(ast))
         cmd = ["unshare", "--mount", "--propagation", "private", "--fork", "/bin/sh", "-c", inner]
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-    (inst / "run" / "launcher.pid").write_text(str(proc.pid))
+    # setsid --fork detaches Asterisk from us: it outlives this command, and `down` stops it
+    with open(inst / "log" / "console.log", "ab") as log:
+        subprocess.run(["setsid", "--fork"] + cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, check=True)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise InstallFailed(f"Asterisk exited with {proc.returncode}; see {inst}/log/console.log")
         r = rx(settings, "core waitfullybooted", timeout=wait)
         if r.returncode == 0:
             return "started"
@@ -73,25 +70,8 @@ def down(settings: Settings, wait: float = 15.0) -> bool:
         return False
     rx(settings, "core stop now")
     deadline = time.monotonic() + wait
-    pidfile = settings.host_path(settings.inst_in_root) / "run" / "launcher.pid"
-    while time.monotonic() < deadline:
-        if not running(settings):
-            break
+    while time.monotonic() < deadline and running(settings):
         time.sleep(0.1)
-    try:
-        pid = int(pidfile.read_text())
-        for _ in range(int(wait * 10)):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
-            time.sleep(0.1)
-    except (FileNotFoundError, ValueError):
-        pass
     return True
 
 

@@ -1,0 +1,162 @@
+"""Real Asterisk 22 (instance 'test', its own ports), real baresip phones, both databases.
+
+One Asterisk and one set of phones for the session; the engine runs in-process once per
+database (SQLite, then PostgreSQL) and can be stopped and restarted by a test.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from acd.softphones import Softphones
+from hotline import settings as settings_mod
+from hotline.ami.session import AmiSession
+from hotline.app import Engine
+from hotline.asterisk import install, process, secrets
+from hotline.dialer import SimCall, new_linkedid, originate
+from ivr import prompts
+
+PG_URL = os.environ.get("HOTLINE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+ROOT = Path(os.environ.get("HOTLINE_ASTERISK_ROOT", "/var/lib/hotline/asterisk-root"))
+
+
+@pytest.fixture(scope="session")
+def base_settings(tmp_path_factory) -> settings_mod.Settings:
+    home = tmp_path_factory.mktemp("home")
+    return settings_mod.load(env={}, home=str(home), instance="test", asterisk_root=str(ROOT),
+                             ami_port=25038, agi_port=24573, sip_port=25060, phones_port=25070,
+                             rtp_start=26000, rtp_end=26999, http_port=28345, journal_sweep_seconds=0.5,
+                             queue_timeout=120, node="testnode")
+
+
+@pytest.fixture(scope="session")
+def asterisk(base_settings):
+    s = base_settings
+    assert install.is_installed(s.root), f"no Asterisk root at {s.root}: run scripts/bootstrap.sh"
+    prompts.build(s.root, prompts.texts(s.centre), install.asterisk_ids(s.root))
+    process.down(s)
+    process.up(s)
+    # journals and recordings of an earlier run would be folded into this run's records
+    inst = s.host_path(s.inst_in_root)
+    for sub in ("journal", "recordings"):
+        for f in (inst / sub).iterdir():
+            f.unlink()
+    yield s
+    process.down(s)
+
+
+async def registered(s, endpoints: list[str]) -> set[str]:
+    out = (await asyncio.to_thread(process.rx, s, "pjsip show contacts")).stdout
+    return {e for e in endpoints if re.search(rf"Contact:\s+{e}/sip:", out)}
+
+
+@pytest.fixture(scope="session")
+async def phones(asterisk):
+    s = asterisk
+    sp = Softphones(s, list(s.centre.agents), s.state_dir / "phones")
+    task = asyncio.create_task(sp.run())
+    endpoints = [a.endpoint for a in s.centre.agents]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and await registered(s, endpoints) != set(endpoints):
+        await asyncio.sleep(0.3)
+    missing = set(endpoints) - await registered(s, endpoints)
+    assert not missing, f"SIP phones not registered: {missing}"
+    yield sp
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+@pytest.fixture(scope="session")
+async def driver(asterisk):
+    """The test's own AMI connection: places calls whether the engine runs or not."""
+    s = asterisk
+    ami = AmiSession(s.bind, s.ami_port, secrets.AMI_USER, secrets.ami_secret(s.state_dir), name="driver")
+    task = asyncio.create_task(ami.run())
+    await ami.wait_connected(10)
+    yield ami
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def reset_postgres(url: str) -> None:
+    eng = create_async_engine(url)
+    async with eng.begin() as conn:
+        for table in ("tickets", "call_records", "api_tokens", "alembic_version"):
+            await conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+    await eng.dispose()
+
+
+class Harness:
+    """An engine that a test may stop and start again (same settings, same database)."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.engine: Engine | None = None
+        self.task: asyncio.Task | None = None
+
+    async def start(self) -> Engine:
+        self.engine = Engine(self.settings, phones=False)
+        ready = asyncio.Event()
+        self.task = asyncio.create_task(self.engine.run(ready))
+        await asyncio.wait_for(ready.wait(), 10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            st = await self.engine.status()
+            if st["ok"] and self.engine.db_migrated:
+                return self.engine
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"engine not healthy: {await self.engine.status()}")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+            self.task = None
+
+    @property
+    def store(self):
+        assert self.engine is not None
+        return self.engine.store
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+async def hotline(request, asterisk, phones, tmp_path_factory):
+    import dataclasses
+    if request.param == "postgres":
+        await reset_postgres(PG_URL)
+        s = dataclasses.replace(asterisk, db_url=PG_URL)
+    else:
+        db = tmp_path_factory.mktemp("db") / "hotline.db"
+        s = dataclasses.replace(asterisk, db_url=f"sqlite+aiosqlite:///{db}")
+    h = Harness(s)
+    await h.start()
+    yield h
+    await h.stop()
+
+
+async def call(driver: AmiSession, s, to: str, caller: str = "13800138000", dtmf: str = "",
+               talk: float = 3, wait: float = 1.5) -> str:
+    linkedid = new_linkedid(s.node)
+    await originate(driver, SimCall(to=to, caller=caller, dtmf=dtmf, talk=talk, wait=wait), linkedid)
+    return linkedid
+
+
+async def ticket_for(store, linkedid: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = await store.tickets(linkedid=linkedid, limit=1)
+        if found:
+            return found[0]
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"no ticket for {linkedid} within {timeout}s")
