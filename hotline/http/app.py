@@ -23,7 +23,7 @@ class Deps:
 
 
 DEPS = web.AppKey("deps", Deps)
-ROLE = "hotline.role"
+ROLE = web.RequestKey("role", str)
 
 
 def roles(*allowed: str):
@@ -46,6 +46,9 @@ async def errors_mw(request: web.Request, handler: Handler) -> web.StreamRespons
         if e.status >= 400:
             return web.json_response({"error": f"http-{e.status}", "message": e.reason}, status=e.status)
         raise
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return web.json_response({"error": "internal-error", "message": "internal error"}, status=500)
 
 
 @web.middleware

@@ -108,7 +108,11 @@ class Harness:
         self.engine = Engine(self.settings, phones=False)
         ready = asyncio.Event()
         self.task = asyncio.create_task(self.engine.run(ready))
-        await asyncio.wait_for(ready.wait(), 10)
+        waiter = asyncio.create_task(ready.wait())
+        await asyncio.wait({waiter, self.task}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+        if self.task.done():
+            self.task.result()  # the engine could not start: show why
+        waiter.cancel()
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             st = await self.engine.status()

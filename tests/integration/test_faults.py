@@ -1,0 +1,90 @@
+"""Nothing is lost: engine stopped, database cut, hostile caller IDs."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+import uuid
+from pathlib import Path
+
+from .conftest import PG_URL, Harness, call, reset_postgres, ticket_for
+from .proxy import CuttableProxy
+
+
+async def journal_ended(s, linkedid: str, timeout: float = 40) -> Path:
+    path = s.host_path(s.journal_dir) / f"{linkedid}.log"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and " end " in path.read_text():
+            return path
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"call {linkedid} never ended")
+
+
+async def test_engine_stopped_call_still_reaches_an_agent_and_is_recorded_later(hotline, driver):
+    s = hotline.settings
+    await hotline.stop()
+    try:
+        main = await call(driver, s, "12345", caller="13500135000", dtmf="1w2", talk=2)
+        tax = await call(driver, s, "12366", caller="13500135001", talk=2, wait=0.5)
+        await journal_ended(s, main)
+        await journal_ended(s, tax)
+    finally:
+        await hotline.start()
+    t = await ticket_for(hotline.store, main)
+    # no engine, no menu: the centre number's native path goes to the general queue
+    assert (t["disposition"], t["fallback"], t["department"]) == ("fallback", True, "general")
+    assert t["agent"] == "agent1000" and t["talk_seconds"] >= 1.5
+    t = await ticket_for(hotline.store, tax)
+    assert (t["disposition"], t["department"], t["agent"]) == ("fallback", "tax", "agent1002")
+
+
+HOSTILE = ["13800138000&PJSIP/evil", "1;2", "$(reboot)", "1380\n0138000", "a,b|c$(d)`e`'\"", "${SHELL(id)}"]
+
+
+async def test_hostile_caller_ids_are_stored_verbatim_and_never_executed(hotline, driver):
+    s = hotline.settings
+    marker = f"/tmp/hl-pwned-{uuid.uuid4().hex[:8]}"
+    callers = HOSTILE + [f"$(touch {marker})"]
+    ids = [await call(driver, s, "12366", caller=c, talk=2, wait=0.3) for c in callers]
+    await asyncio.sleep(1.5)
+    channels = await driver.action_list("CoreShowChannels")
+    names = [c.get("Channel", "") for c in channels]
+    assert not [n for n in names if "evil" in n or n.startswith("PJSIP/") and "agent" not in n], names
+    tickets = [await ticket_for(hotline.store, i) for i in ids]
+    assert [t["caller"] for t in tickets] == callers
+    assert all(t["disposition"] in ("answered", "abandoned_in_queue") for t in tickets)
+    assert not Path(marker).exists() and not (s.root / marker.lstrip("/")).exists()
+    # the API filter finds the exact value back
+    assert [t["id"] for t in await hotline.store.tickets(caller="1;2")] == [tickets[1]["id"]]
+
+
+async def test_database_cut_loses_and_doubles_nothing(hotline, asterisk, phones, driver):
+    """PostgreSQL behind a proxy that is cut while calls end. The session's engine steps
+    aside for this one (the dialplan knows one FastAGI port)."""
+    await hotline.stop()
+    host, port = "127.0.0.1", int(PG_URL.rsplit(":", 1)[1].split("/")[0])
+    proxy = CuttableProxy(host, port)
+    await proxy.start()
+    await reset_postgres(PG_URL)
+    url = PG_URL.replace(f":{port}/", f":{proxy.port}/")
+    h = Harness(dataclasses.replace(asterisk, db_url=url))
+    await h.start()
+    try:
+        proxy.cut()
+        ids = [await call(driver, asterisk, "12329", caller=f"1360000000{i}", talk=1, wait=0.2) for i in range(5)]
+        for i in ids:
+            await journal_ended(asterisk, i)
+        await asyncio.sleep(2)
+        assert h.engine.intake.stats["db_errors"] > 0
+        assert (await h.engine.status())["db"] is False
+        proxy.restore()
+        tickets = [await ticket_for(h.store, i, timeout=30) for i in ids]
+        assert len({t["id"] for t in tickets}) == 5
+        for i in ids:
+            assert len(await h.store.tickets(linkedid=i)) == 1
+        assert await h.store.count_calls() == 5
+    finally:
+        await h.stop()
+        await proxy.stop()
+        await hotline.start()
