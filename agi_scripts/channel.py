@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hotline.errors import HotlineError
@@ -33,23 +35,34 @@ def quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# Asterisk sends these before agi_callerid (res_agi.c setup_env): a caller ID carrying
+# "\nagi_network_script: x" must not override them, so their first value wins. Keys sent
+# after the caller ID (agi_arg_N...) keep their last value for the same reason.
+_BEFORE_CALLERID = frozenset({"agi_network", "agi_network_script", "agi_request", "agi_channel",
+                              "agi_language", "agi_type", "agi_uniqueid", "agi_version"})
+
+
 def parse_headers(block: bytes) -> dict[str, str]:
     """agi_* headers; lines that are not 'key: value' (e.g. a caller ID with a newline in
     it splits its header line) are skipped rather than trusted."""
-    headers = {}
+    headers: dict[str, str] = {}
     for line in block.decode("utf-8", "replace").split("\n"):
         key, sep, value = line.partition(": ")
         if sep and key.startswith("agi_") and " " not in key:
+            if key in _BEFORE_CALLERID and key in headers:
+                continue
             headers[key] = value
     return headers
 
 
 class AgiChannel:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 headers: dict[str, str], timeout: float = 120.0):
+                 headers: dict[str, str], timeout: float = 120.0,
+                 on_rtt: Callable[[float], None] | None = None):
         self.reader, self.writer, self.headers, self.timeout = reader, writer, headers, timeout
         self.hung_up = False
         self.commands = 0
+        self.on_rtt = on_rtt  # told the round trip of commands that do not wait for the caller
 
     @property
     def script(self) -> str:
@@ -59,6 +72,7 @@ class AgiChannel:
         if "\n" in line or "\r" in line:
             raise AgiProtocolError("AGI command contains a line break")
         self.commands += 1
+        started = time.perf_counter()
         self.writer.write(line.encode() + b"\n")
         await self.writer.drain()
         while True:
@@ -78,6 +92,8 @@ class AgiChannel:
                 raise ChannelHungUp("channel is gone")
             if code != 200:
                 raise AgiProtocolError(f"AGI {line.split(' ', 1)[0]} failed: {raw[:120]}")
+            if self.on_rtt is not None and line.startswith(("SET VARIABLE", "GET VARIABLE")):
+                self.on_rtt(time.perf_counter() - started)
             result = m.group(2) or ""
             if result == "-1" and not line.startswith(("SET VARIABLE", "GET VARIABLE")):
                 self.hung_up = True

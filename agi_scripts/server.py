@@ -15,7 +15,9 @@ Route = Callable[[AgiChannel], Awaitable[None]]
 
 class FastAgiServer:
     def __init__(self, host: str, port: int, routes: dict[str, Route], *,
-                 header_limit: int = 16 * 1024, header_timeout: float = 5.0, command_timeout: float = 120.0):
+                 header_limit: int = 16 * 1024, header_timeout: float = 5.0, command_timeout: float = 120.0,
+                 on_rtt: Callable[[float], None] | None = None):
+        self.on_rtt = on_rtt
         self.host, self.port, self.routes = host, port, routes
         self.header_limit, self.header_timeout, self.command_timeout = header_limit, header_timeout, command_timeout
         self._server: asyncio.Server | None = None
@@ -50,18 +52,38 @@ class FastAgiServer:
         self._sessions.add(task)
         try:
             await self._session(reader, writer)
+        except asyncio.CancelledError:
+            # stop() cancels sessions it owns; returning keeps asyncio's start_server
+            # callback from reporting the cancellation as an error
+            pass
         finally:
             self._sessions.discard(task)
             writer.close()
 
+    async def _read_header(self, reader: asyncio.StreamReader) -> bytes:
+        """Asterisk ends its header with agi_threadid and the arguments; a caller ID holding
+        a blank line ends the first block early. The rest follows at once, so wait a moment
+        for it; a header without agi_threadid (other clients) costs that moment only."""
+        block = await reader.readuntil(b"\n\n")
+        for _ in range(3):
+            if b"\nagi_threadid: " in block:
+                break
+            try:
+                block += await asyncio.wait_for(reader.readuntil(b"\n\n"), 0.05)
+            except TimeoutError:
+                break
+            if len(block) > self.header_limit:
+                raise asyncio.LimitOverrunError("AGI header too large", len(block))
+        return block
+
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            block = await asyncio.wait_for(reader.readuntil(b"\n\n"), self.header_timeout)
+            block = await asyncio.wait_for(self._read_header(reader), self.header_timeout)
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError) as e:
             self.stats["bad_clients"] += 1
             log.info("FastAGI: dropped a client before its header ended: %s", type(e).__name__)
             return
-        channel = AgiChannel(reader, writer, parse_headers(block), self.command_timeout)
+        channel = AgiChannel(reader, writer, parse_headers(block), self.command_timeout, self.on_rtt)
         route = self.routes.get(channel.script)
         if route is None:
             self.stats["unknown_route"] += 1

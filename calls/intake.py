@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from hotline import contract
@@ -24,8 +25,10 @@ MAX_JOURNAL = 1024 * 1024
 
 
 class Intake:
-    def __init__(self, store: Store, journal_dir: Path, sweep_seconds: float = 2.0):
+    def __init__(self, store: Store, journal_dir: Path, sweep_seconds: float = 2.0,
+                 on_stored: Callable[[record.CallRecord], None] | None = None):
         self.store = store
+        self.on_stored = on_stored
         self.dir = journal_dir
         self.sweep_seconds = sweep_seconds
         self._wake = asyncio.Event()
@@ -80,6 +83,8 @@ class Intake:
         rec = record.fold(linkedid, entries)
         ticket_id, created = await self.store.ingest(rec, text)
         self.stats["ingested" if created else "duplicates"] += 1
+        if created and self.on_stored is not None:
+            self.on_stored(rec)
         if created:
             log.info("call %s: %s, ticket %s", linkedid, rec.disposition, ticket_id)
         path.unlink(missing_ok=True)

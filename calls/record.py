@@ -54,11 +54,13 @@ def parse_path(text: str, started_at: float) -> list[dict]:
     steps = []
     for item in filter(None, text.split(",")):
         node, _, rest = item.partition(":")
-        digits, _, at = rest.rpartition("@")
+        digits, sep, at = rest.rpartition("@")
         try:
-            t = round(float(at) - started_at, 3)
+            t = round(float(at) - started_at, 3) if sep else None
         except ValueError:
-            digits, t = rest, None
+            t = None
+        if t is None:
+            digits = rest
         steps.append({"node": node, "input": digits, "t": t})
     return steps
 

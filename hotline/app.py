@@ -21,6 +21,7 @@ from .ami.session import AmiSession
 from .asterisk import secrets
 from .errors import HotlineError
 from .http.app import Deps, make_app
+from .metrics import Metrics
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,12 @@ class Engine:
         self.ami = AmiSession(s.bind, s.ami_port, secrets.AMI_USER, secrets.ami_secret(s.state_dir), name="engine")
         self.menu = ivr_model.from_centre(s.centre)
         self.prompts = ivr_prompts.PromptCatalogue(ivr_prompts.texts(s.centre))
-        self.agi = FastAgiServer(s.bind, s.agi_port, {contract.AGI_IVR: IvrRunner(lambda: self.menu, self.prompts)})
-        self.intake = Intake(self.store, s.host_path(s.journal_dir), s.journal_sweep_seconds)
-        self.http = make_app(Deps(store=self.store, status=self.status))
+        self.metrics = Metrics()
+        self.agi = FastAgiServer(s.bind, s.agi_port, {contract.AGI_IVR: IvrRunner(lambda: self.menu, self.prompts)},
+                                 on_rtt=self.metrics.agi_rtt.observe)
+        self.intake = Intake(self.store, s.host_path(s.journal_dir), s.journal_sweep_seconds,
+                             on_stored=lambda rec: self.metrics.calls_ingested.labels(str(rec.disposition)).inc())
+        self.http = make_app(Deps(store=self.store, status=self.status, registry=self.metrics.registry))
         want_phones = s.demo_agents if phones is None else phones
         self.phones = Softphones(s, list(s.centre.agents), s.state_dir / "phones") if want_phones else None
         self.asterisk_version: str | None = None
@@ -47,6 +51,7 @@ class Engine:
 
     # -- AMI ----------------------------------------------------------------------
     def _on_event(self, msg: Message) -> None:
+        self.metrics.ami_events.inc()
         if msg.get("Event") == "UserEvent" and msg.get("UserEvent") == contract.EV_CALL_END:
             self.intake.notify(msg.get("linkedid", ""))
 

@@ -11,9 +11,14 @@ from pathlib import Path
 from .errors import ConfigInvalid
 
 DEMO_CONFIG = Path(__file__).with_name("demo.toml")
-_NUMBER = re.compile(r"^[0-9]{3,20}$")
-_CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_AGENT_ID = re.compile(r"^[0-9]{3,8}$")
+_NUMBER = re.compile(r"[0-9]{3,20}")
+_CODE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_AGENT_ID = re.compile(r"[0-9]{3,8}")
+
+
+def _is(pattern: re.Pattern, value) -> bool:
+    """Whole-string match of a string; anything else (a TOML integer...) is not valid."""
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -126,9 +131,6 @@ class Settings:
         return f"http://{self.bind}:{self.http_port}"
 
 
-_INT_FIELDS = {f.name for f in dataclasses.fields(Settings) if f.type in ("int",)}
-
-
 def _coerce(name: str, value):
     f = {f.name: f for f in dataclasses.fields(Settings)}[name]
     try:
@@ -177,9 +179,9 @@ def load_centre(path: Path) -> Centre:
         raise ConfigInvalid(f"{path}: {e}") from e
     deps = []
     for d in data.get("departments", []):
-        if not _CODE.match(d.get("code", "")):
+        if not _is(_CODE, d.get("code", "")):
             raise ConfigInvalid(f"{path}: department code {d.get('code')!r} must match {_CODE.pattern}")
-        if d.get("number") and not _NUMBER.match(d["number"]):
+        if d.get("number") is not None and not _is(_NUMBER, d["number"]):
             raise ConfigInvalid(f"{path}: department {d['code']}: number {d['number']!r} is not digits")
         if not re.fullmatch(r"[0-9]", str(d.get("digit", ""))):
             raise ConfigInvalid(f"{path}: department {d['code']}: digit must be one of 0-9")
@@ -188,9 +190,15 @@ def load_centre(path: Path) -> Centre:
     codes = {d.code for d in deps}
     if len(codes) != len(deps) or len({d.digit for d in deps}) != len(deps):
         raise ConfigInvalid(f"{path}: department codes and digits must be unique")
+    centre_number = data.get("centre_number", "12345")
+    if not _is(_NUMBER, centre_number):
+        raise ConfigInvalid(f"{path}: centre_number {centre_number!r} must be 3-20 digits in quotes")
+    numbers = [d.number for d in deps if d.number]
+    if len(set(numbers)) != len(numbers) or centre_number in numbers:
+        raise ConfigInvalid(f"{path}: department numbers must be unique and differ from centre_number")
     agents = []
     for a in data.get("agents", []):
-        if not _AGENT_ID.match(str(a.get("id", ""))):
+        if not _is(_AGENT_ID, a.get("id", "")):
             raise ConfigInvalid(f"{path}: agent id {a.get('id')!r} must be 3-8 digits")
         skills = []
         for s in a.get("skills", []):
@@ -204,7 +212,7 @@ def load_centre(path: Path) -> Centre:
                                     "department or language, or a level outside 1-5")
             skills.append(skill)
         agents.append(Agent(id=str(a["id"]), name=a.get("name", a["id"]), skills=tuple(skills)))
-    centre = Centre(centre_number=str(data.get("centre_number", "12345")),
+    centre = Centre(centre_number=centre_number,
                     fallback_department=data.get("fallback_department", "general"),
                     departments=tuple(deps), agents=tuple(agents))
     if centre.fallback_department not in codes:

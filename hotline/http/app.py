@@ -20,6 +20,7 @@ class Deps:
     """What the routes may use; built by the composition root."""
     store: object
     status: Callable[[], Awaitable[dict]]
+    registry: object = None  # prometheus CollectorRegistry
 
 
 DEPS = web.AppKey("deps", Deps)
@@ -104,6 +105,13 @@ async def get_ticket(request: web.Request) -> web.Response:
     return web.json_response(await request.app[DEPS].store.ticket(ticket_id), dumps=_dumps)
 
 
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format; loopback-only like everything else."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+    body = generate_latest(request.app[DEPS].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
 def _dumps(obj) -> str:
     return json.dumps(obj, ensure_ascii=False)
 
@@ -112,6 +120,7 @@ def make_app(deps: Deps) -> web.Application:
     app = web.Application(middlewares=[errors_mw, auth_mw], client_max_size=1024 * 1024)
     app[DEPS] = deps
     app.router.add_get("/status", status)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/api/v1/tickets", list_tickets)
     app.router.add_get("/api/v1/tickets/{id}", get_ticket)
     return app

@@ -240,9 +240,6 @@ def test_path_step_without_timestamp():
     assert steps == [{"node": "lang", "input": "t", "t": None}]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="bug: parse_path('lang:1') reads the digit as a timestamp "
-                   "(rpartition without '@' yields input '' and t = 1 - started_at)")
 def test_path_digit_step_without_timestamp_keeps_the_digit():
     steps = record.parse_path("lang:1", 1000.0)
     assert steps == [{"node": "lang", "input": "1", "t": None}]
