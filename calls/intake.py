@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 _LINKEDID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 MAX_JOURNAL = 1024 * 1024
+BATCH = 200
 
 
 class Intake:
@@ -49,43 +50,52 @@ class Intake:
             self._wake.clear()
 
     async def sweep(self) -> int:
-        done = 0
+        """Store every finished journal, in batches; returns how many were stored."""
         try:
             files = sorted(self.dir.glob("*" + contract.JOURNAL_SUFFIX))
         except OSError as e:
             log.warning("journal folder %s unreadable: %s", self.dir, e)
             return 0
-        for path in files:
+        done = 0
+        for start in range(0, len(files), BATCH):
+            ready = [item for item in map(self._read, files[start:start + BATCH]) if item is not None]
+            if not ready:
+                continue
             try:
-                if await self.ingest_file(path):
-                    done += 1
+                stored = await self.store.ingest_many([(rec, text) for _, rec, text in ready])
             except DatabaseUnavailable as e:
                 if self.db_ok:
                     log.warning("database unavailable, journals kept for retry: %s", e)
                 self.db_ok = False
                 self.stats["db_errors"] += 1
                 return done
-        self.db_ok = True
+            self.db_ok = True
+            for path, rec, _ in ready:
+                ticket_id, created = stored[rec.linkedid]
+                self.stats["ingested" if created else "duplicates"] += 1
+                if created:
+                    if self.on_stored is not None:
+                        self.on_stored(rec)
+                    log.info("call %s: %s, ticket %s", rec.linkedid, rec.disposition, ticket_id)
+                # only now, with the record committed, may the journal go
+                path.unlink(missing_ok=True)
+                done += 1
         return done
 
-    async def ingest_file(self, path: Path) -> bool:
+    def _read(self, path: Path) -> tuple[Path, record.CallRecord, str] | None:
+        """A finished journal folded into its record; None while the call is still going."""
         linkedid = path.name[: -len(contract.JOURNAL_SUFFIX)]
-        if not _LINKEDID.match(linkedid) or path.stat().st_size > MAX_JOURNAL:
-            self.stats["bad_files"] += 1
-            bad = path.with_name(path.name + ".bad")
-            path.rename(bad)
-            log.error("journal %s is not one of ours; moved to %s", path.name, bad.name)
-            return False
-        text = path.read_text("utf-8", "replace")
+        try:
+            if not _LINKEDID.match(linkedid) or path.stat().st_size > MAX_JOURNAL:
+                self.stats["bad_files"] += 1
+                bad = path.with_name(path.name + ".bad")
+                path.rename(bad)
+                log.error("journal %s is not one of ours; moved to %s", path.name, bad.name)
+                return None
+            text = path.read_text("utf-8", "replace")
+        except FileNotFoundError:
+            return None
         entries = journal.parse(text)
         if not journal.is_complete(entries):
-            return False
-        rec = record.fold(linkedid, entries)
-        ticket_id, created = await self.store.ingest(rec, text)
-        self.stats["ingested" if created else "duplicates"] += 1
-        if created and self.on_stored is not None:
-            self.on_stored(rec)
-        if created:
-            log.info("call %s: %s, ticket %s", linkedid, rec.disposition, ticket_id)
-        path.unlink(missing_ok=True)
-        return True
+            return None
+        return path, record.fold(linkedid, entries), text

@@ -16,6 +16,7 @@ CONNECT = "hl-connect"         # gosub run on the agent's channel when it answer
 END = "hl-end"                 # hangup handler: last journal line + notify the engine
 AGENTS = "hl-agents"           # context of the agents' SIP endpoints (feature codes only)
 NATIVE_MENU = "hl-native-menu"  # the same menu in plain dialplan (benchmark peer)
+LOCAL_AGENTS = "hl-local-agents"  # answering machines standing in for agents (benchmarks)
 
 # FastAGI routes
 AGI_IVR = "ivr"

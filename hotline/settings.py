@@ -95,6 +95,7 @@ class Settings:
     demo_agents: bool = True
     queue_timeout: int = 600
     journal_sweep_seconds: float = 2.0
+    local_agents: int = 0  # benchmarks: this many Local answering agents join every queue
     centre: Centre = field(default=None, repr=False)  # type: ignore[assignment]
 
     # -- derived paths -------------------------------------------------------
@@ -154,7 +155,10 @@ def load(file: Path | None = None, env: dict | None = None, **cli) -> Settings:
     values: dict = {}
     file = file or (Path(env["HOTLINE_SETTINGS"]) if env.get("HOTLINE_SETTINGS") else None)
     if file:
-        data = tomllib.loads(Path(file).read_text())
+        try:
+            data = tomllib.loads(Path(file).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise ConfigInvalid(f"{file}: {e}") from e
         for k, v in data.items():
             if k not in names:
                 raise ConfigInvalid(f"{file}: unknown setting {k!r}")

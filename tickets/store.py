@@ -9,7 +9,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError, InterfaceError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -74,6 +74,41 @@ class Store:
             return False
 
     # -- call records -> tickets ------------------------------------------------
+    @staticmethod
+    def _rows(rec: CallRecord, journal: str, now: datetime) -> tuple[dict, dict]:
+        call = dict(
+            linkedid=rec.linkedid, node=rec.node, caller=rec.caller, caller_name=rec.caller_name,
+            dialed=rec.dialed, language=rec.language, department=rec.department, ivr_path=rec.ivr_path,
+            started_at=_ts(rec.started_at), answered_at=_ts(rec.answered_at), ended_at=_ts(rec.ended_at),
+            wait_seconds=rec.wait_seconds, agent=rec.agent, talk_seconds=rec.talk_seconds, queue=rec.queue,
+            recording=rec.recording, disposition=str(rec.disposition), fallback=rec.fallback,
+            hangup_cause=rec.hangup_cause, journal=journal)
+        ticket = dict(linkedid=rec.linkedid, caller=rec.caller, dialed=rec.dialed, language=rec.language,
+                      department=rec.department, category=None, status="new", created_at=now, updated_at=now)
+        return call, ticket
+
+    async def ingest_many(self, items: list[tuple[CallRecord, str]]) -> dict[str, tuple[int, bool]]:
+        """Batch form of ingest(): one transaction, one existence query, two bulk inserts.
+        Returns linkedid -> (ticket id, created). Exactly once per linkedid, like ingest()."""
+        now = datetime.now(UTC)
+        unique = {rec.linkedid: (rec, journal) for rec, journal in items}
+        try:
+            async with self.sessions.begin() as s:
+                found = (await s.execute(select(Ticket.linkedid, Ticket.id)
+                                         .where(Ticket.linkedid.in_(list(unique))))).all()
+                result = {linkedid: (tid, False) for linkedid, tid in found}
+                fresh = [self._rows(rec, journal, now) for lid, (rec, journal) in unique.items() if lid not in result]
+                if fresh:
+                    await s.execute(insert(CallRow), [c for c, _ in fresh])
+                    rows = await s.execute(insert(Ticket).returning(Ticket.linkedid, Ticket.id), [t for _, t in fresh])
+                    result.update({linkedid: (tid, True) for linkedid, tid in rows.all()})
+                return result
+        except IntegrityError:
+            # another writer stored some of them meanwhile: fall back to one by one
+            return {rec.linkedid: await self.ingest(rec, journal) for rec, journal in unique.values()}
+        except DB_ERRORS as e:
+            raise DatabaseUnavailable(f"database unavailable: {type(e).__name__}") from e
+
     async def ingest(self, rec: CallRecord, journal: str = "") -> tuple[int, bool]:
         """Store the call record and open its ticket, once: a second ingest of the same
         linkedid returns the existing ticket (created=False) and changes nothing."""
@@ -83,17 +118,10 @@ class Store:
                 existing = await s.scalar(select(Ticket.id).where(Ticket.linkedid == rec.linkedid))
                 if existing is not None:
                     return existing, False
-                s.add(CallRow(
-                    linkedid=rec.linkedid, node=rec.node, caller=rec.caller, caller_name=rec.caller_name,
-                    dialed=rec.dialed, language=rec.language, department=rec.department,
-                    ivr_path=rec.ivr_path, started_at=_ts(rec.started_at), answered_at=_ts(rec.answered_at),
-                    ended_at=_ts(rec.ended_at), wait_seconds=rec.wait_seconds, agent=rec.agent,
-                    talk_seconds=rec.talk_seconds, queue=rec.queue, recording=rec.recording,
-                    disposition=str(rec.disposition), fallback=rec.fallback, hangup_cause=rec.hangup_cause,
-                    journal=journal))
+                call, ticket = self._rows(rec, journal, now)
+                s.add(CallRow(**call))
                 await s.flush()
-                t = Ticket(linkedid=rec.linkedid, caller=rec.caller, dialed=rec.dialed, language=rec.language,
-                           department=rec.department, status="new", created_at=now, updated_at=now)
+                t = Ticket(**ticket)
                 s.add(t)
                 await s.flush()
                 return t.id, True

@@ -53,6 +53,8 @@ def queues(settings: Settings) -> list[QueueDef]:
             own = {m.interface for m in members}
             members += [Member(f"PJSIP/{a.endpoint}", 5, a.name) for a in centre.agents
                         if f"PJSIP/{a.endpoint}" not in own]
+        members += [Member(f"Local/b{i}@{contract.LOCAL_AGENTS}", 0, f"b{i}")
+                    for i in range(1, settings.local_agents + 1)]
         out.append(QueueDef(d.queue, tuple(members)))
     return out
 

@@ -30,8 +30,9 @@ def test_every_contract_context_is_defined(conf):
     defined = contexts(files["extensions.conf"])
     names = [v for k, v in vars(contract).items()
              if k.isupper() and isinstance(v, str) and k in ("INBOUND", "SIM_TRUNK", "SIM_CALLER", "START", "ROUTE",
-                                                              "QUEUE", "CONNECT", "END", "AGENTS", "NATIVE_MENU")]
-    assert len(names) == 10
+                                                              "QUEUE", "CONNECT", "END", "AGENTS", "NATIVE_MENU",
+                                                              "LOCAL_AGENTS")]
+    assert len(names) == 11
     for name in names:
         assert name in defined, f"context {name} missing from extensions.conf"
 
