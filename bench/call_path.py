@@ -82,8 +82,10 @@ def percentile(before: dict, after: dict, q: float) -> float | None:
 
 
 class Bench:
-    def __init__(self, s, engine: psutil.Process, ast: psutil.Process, ami: AmiSession, store: Store, talk: float):
-        self.s, self.engine, self.ast, self.ami, self.store, self.talk = s, engine, ast, ami, store, talk
+    def __init__(self, s, engine: psutil.Process, ast: psutil.Process, ami: AmiSession, store: Store,
+                 talk: float, ramp: float):
+        self.s, self.engine, self.ast, self.ami, self.store = s, engine, ast, ami, store
+        self.talk, self.ramp = talk, ramp
 
     async def metrics(self) -> dict:
         async with aiohttp.ClientSession() as http, http.get(f"{self.s.http_url}/metrics") as r:
@@ -109,12 +111,13 @@ class Bench:
             except Exception as e:  # counted as a failed call, the run goes on
                 failed += 1
                 log(f"originate failed: {e}")
-            await asyncio.sleep(1.0 / max(n, 1))  # all N within about a second
+            await asyncio.sleep(self.ramp / max(n, 1))  # all N within the ramp
         return ids, failed
 
     async def run(self, n: int, native: bool) -> dict:
         before_rtt = await self.metrics()
         e0, a0, t0 = cpu(self.engine), cpu(self.ast), time.monotonic()
+        psutil.cpu_percent()  # starts the machine-wide measurement window
         ids, failed = await self.place(n, native)
         deadline = time.monotonic() + self.talk + 90
         tickets: dict[str, dict] = {}
@@ -126,36 +129,39 @@ class Bench:
                     if found:
                         tickets[linkedid] = found[0]
         e1, a1 = cpu(self.engine), cpu(self.ast)
+        machine = psutil.cpu_percent()
         after_rtt = await self.metrics()
         bad = [t for t in tickets.values() if t["disposition"] != "answered" or t["department"] != "tax"]
         failed += len(ids) - len(tickets) + len(bad)
-        p50, p99 = percentile(before_rtt, after_rtt, 0.5), percentile(before_rtt, after_rtt, 0.99)
+        p50, p95, p99 = (percentile(before_rtt, after_rtt, q) for q in (0.5, 0.95, 0.99))
         return {"calls": n, "path": "dialplan" if native else "engine", "failed": failed,
                 "engine_cpu": (e1 - e0) / n, "asterisk_cpu": (a1 - a0) / n,
-                "p50": p50, "p99": p99, "rss": self.engine.memory_info().rss / 2**20,
+                "p50": p50, "p95": p95, "p99": p99, "machine": machine, "rss": self.engine.memory_info().rss / 2**20,
                 "seconds": time.monotonic() - t0}
 
 
 def table(rows: list[dict]) -> str:
     native = {r["calls"]: r for r in rows if r["path"] == "dialplan"}
-    head = ("| calls | path | AGI RTT p50 / p99 (ms) | engine CPU s/call | Asterisk CPU s/call | "
-            "engine/Asterisk | total vs dialplan | failed | engine RSS MiB |")
-    lines = [head, "|" + "---|" * 9]
+    head = ("| calls | path | AGI RTT p50 / p95 / p99 (ms) | engine CPU s/call | Asterisk CPU s/call | "
+            "engine/Asterisk | total vs dialplan | failed | machine CPU % | engine RSS MiB |")
+    lines = [head, "|" + "---|" * 10]
     for r in rows:
         total = r["engine_cpu"] + r["asterisk_cpu"]
         peer = native.get(r["calls"])
         vs = f"{total / (peer['engine_cpu'] + peer['asterisk_cpu']):.2f}x" if peer and r["path"] == "engine" else "-"
-        rtt = f"{r['p50'] * 1000:.2f} / {r['p99'] * 1000:.2f}" if r["p50"] is not None else "-"
+        rtt = (f"{r['p50'] * 1000:.2f} / {r['p95'] * 1000:.2f} / {r['p99'] * 1000:.2f}"
+               if r["p50"] is not None else "-")
         ratio = f"{r['engine_cpu'] / r['asterisk_cpu']:.2f}x" if r["asterisk_cpu"] else "-"
         lines.append(f"| {r['calls']} | {r['path']} | {rtt} | {r['engine_cpu']:.4f} | {r['asterisk_cpu']:.4f} | "
-                     f"{ratio} | {vs} | {r['failed']} | {r['rss']:.1f} |")
+                     f"{ratio} | {vs} | {r['failed']} | {r['machine']:.0f} | {r['rss']:.1f} |")
     return "\n".join(lines)
 
 
 async def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="50,100,200")
-    ap.add_argument("--talk", type=float, default=4)
+    ap.add_argument("--talk", type=float, default=12, help="seconds each caller stays after the keys")
+    ap.add_argument("--ramp", type=float, default=4, help="seconds over which the N calls start")
     ap.add_argument("--repeat", type=int, default=2, help="extra engine runs at the largest size (memory)")
     ap.add_argument("--db-url", default="")
     args = ap.parse_args()
@@ -164,11 +170,13 @@ async def main() -> int:
     root = os.environ.get("HOTLINE_ASTERISK_ROOT", "/var/lib/hotline/asterisk-root")
     db_url = args.db_url or f"sqlite+aiosqlite:///{home / 'bench.db'}"
     s = settings_mod.load(env={}, home=str(home), instance="bench", asterisk_root=root, node="bench",
-                          local_agents=max(sizes), db_url=db_url, journal_sweep_seconds=0.5, **PORTS)
+                          local_agents=max(sizes), db_url=db_url, journal_sweep_seconds=0.5,
+                          queue_strategy="random", **PORTS)
     settings_file = home / "settings.toml"
     settings_file.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in dict(
         home=str(home), instance="bench", asterisk_root=root, node="bench", local_agents=max(sizes),
-        db_url=db_url, journal_sweep_seconds=0.5, demo_agents=False, **PORTS).items()))
+        db_url=db_url, journal_sweep_seconds=0.5, demo_agents=False, queue_strategy="random",
+        **PORTS).items()))
     log(f"bench instance in {home}; {max(sizes)} Local agents")
     prompts.build(s.root, prompts.texts(s.centre), install.asterisk_ids(s.root))
     process.down(s)
@@ -191,7 +199,7 @@ async def main() -> int:
                                 if (await r.json())["ok"]:
                                     break
                         await asyncio.sleep(0.2)
-                b = Bench(s, psutil.Process(engine.pid), asterisk_proc(s), ami, store, args.talk)
+                b = Bench(s, psutil.Process(engine.pid), asterisk_proc(s), ami, store, args.talk, args.ramp)
                 plan = [(n, native) for n in sizes for native in (False, True)]
                 plan += [(max(sizes), False)] * args.repeat
                 for n, native in plan:

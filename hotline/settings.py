@@ -95,6 +95,7 @@ class Settings:
     demo_agents: bool = True
     queue_timeout: int = 600
     journal_sweep_seconds: float = 2.0
+    queue_strategy: str = "leastrecent"  # app_queue strategy of the department queues
     local_agents: int = 0  # benchmarks: this many Local answering agents join every queue
     centre: Centre = field(default=None, repr=False)  # type: ignore[assignment]
 
