@@ -30,7 +30,7 @@ from hotline import contract, settings as settings_mod
 from hotline.ami.session import AmiSession
 from hotline.asterisk import install, process, secrets
 from hotline.dialer import SimCall, new_linkedid, originate
-from ivr import prompts
+from ivr import loader, prompts
 from tickets.store import Store
 
 PORTS = dict(ami_port=45038, agi_port=44573, sip_port=45060, phones_port=45070, rtp_start=46000,
@@ -178,7 +178,7 @@ async def main() -> int:
         db_url=db_url, journal_sweep_seconds=0.5, demo_agents=False, queue_strategy="random",
         **PORTS).items()))
     log(f"bench instance in {home}; {max(sizes)} Local agents")
-    prompts.build(s.root, prompts.texts(s.centre), install.asterisk_ids(s.root))
+    prompts.build(s.root, loader.load_all(s.menus, s.centre)[0], install.asterisk_ids(s.root))
     process.down(s)
     process.up(s)
     engine_cmd = [sys.executable, "-m", "hotline.cli", "--settings", str(settings_file), "serve", "--no-agents"]

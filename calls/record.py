@@ -38,6 +38,7 @@ class CallRecord:
     disposition: Disposition = Disposition.ABANDONED_IN_IVR
     fallback: bool = False
     hangup_cause: int | None = None
+    callback_requested: bool = False
 
 
 _AGENT_CHAN = re.compile(r"^(?:PJSIP|SIP|IAX2)/([^-/]+)-[0-9a-f]+$|^Local/([^@]+)@")
@@ -70,6 +71,7 @@ def fold(linkedid: str, entries: list[Entry]) -> CallRecord:
     qjoin = None
     qstatus = None
     path_text = ""
+    action = ""
     for e in entries:
         f = e.fields
         if e.kind == "start" and not r.started_at:
@@ -91,6 +93,8 @@ def fold(linkedid: str, entries: list[Entry]) -> CallRecord:
             r.department = f.get("dept") or None
             path_text = f.get("path", "")
             r.fallback = r.fallback or f.get("fallback") == "1"
+            r.callback_requested = f.get("callback") == "1"
+            action = f.get("action", "")
             cause = f.get("cause", "")
             r.hangup_cause = int(cause) if cause.isdigit() else None
     if not r.started_at:  # hung up before the first line: the end line still dates the call
@@ -101,6 +105,8 @@ def fold(linkedid: str, entries: list[Entry]) -> CallRecord:
         r.talk_seconds = round(max(0.0, r.ended_at - r.answered_at), 3)
     elif qjoin is not None:
         r.disposition = Disposition.QUEUE_TIMEOUT if qstatus == "TIMEOUT" else Disposition.ABANDONED_IN_QUEUE
+    elif action == "hangup" or r.callback_requested:
+        r.disposition = Disposition.COMPLETED_IN_IVR  # self-service or callback booked: no agent needed
     else:
         r.disposition = Disposition.ABANDONED_IN_IVR
     if qjoin is not None:

@@ -10,15 +10,15 @@ from aiohttp import web
 from acd.softphones import Softphones
 from agi_scripts.server import FastAgiServer
 from calls.intake import Intake
-from ivr import model as ivr_model
 from ivr import prompts as ivr_prompts
+from ivr.live import LiveMenu
 from ivr.runner import IvrRunner
-from tickets.store import DB_ERRORS, Store
+from tickets.store import UNREACHABLE, Store
 
 from . import contract
 from .ami.protocol import Message
 from .ami.session import AmiSession
-from .asterisk import secrets
+from .asterisk import install, secrets
 from .errors import HotlineError
 from .http.app import Deps, make_app
 from .metrics import Metrics
@@ -27,17 +27,24 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 
+def _owner(root) -> tuple[int, int] | None:
+    try:
+        return install.asterisk_ids(root)
+    except (OSError, HotlineError):
+        return None
+
+
 class Engine:
     def __init__(self, settings: Settings, *, phones: bool | None = None):
         self.settings = settings
         s = settings
         self.store = Store(s.database_url)
         self.ami = AmiSession(s.bind, s.ami_port, secrets.AMI_USER, secrets.ami_secret(s.state_dir), name="engine")
-        self.menu = ivr_model.from_centre(s.centre)
-        self.prompts = ivr_prompts.PromptCatalogue(ivr_prompts.texts(s.centre))
+        self.menu = LiveMenu(s.menus, s.centre, root=s.root, owner=_owner(s.root))
         self.metrics = Metrics()
-        self.agi = FastAgiServer(s.bind, s.agi_port, {contract.AGI_IVR: IvrRunner(lambda: self.menu, self.prompts)},
-                                 on_rtt=self.metrics.agi_rtt.observe)
+        ivr = IvrRunner(self.menu, ivr_prompts.PromptCatalogue(self.menu), ivr_prompts.Speech(s.root),
+                        tickets=self.store.ticket_status, languages=self.store.caller_language)
+        self.agi = FastAgiServer(s.bind, s.agi_port, {contract.AGI_IVR: ivr}, on_rtt=self.metrics.agi_rtt.observe)
         self.intake = Intake(self.store, s.host_path(s.journal_dir), s.journal_sweep_seconds,
                              on_stored=lambda rec: self.metrics.calls_ingested.labels(str(rec.disposition)).inc())
         self.http = make_app(Deps(store=self.store, status=self.status, registry=self.metrics.registry))
@@ -71,7 +78,7 @@ class Engine:
             try:
                 await self.store.migrate()
                 self.db_migrated = True
-            except DB_ERRORS as e:
+            except UNREACHABLE as e:
                 log.warning("database not ready (%s); calls are journalled meanwhile", type(e).__name__)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -85,6 +92,7 @@ class Engine:
             "journal_backlog": len(list(self.intake.dir.glob("*" + contract.JOURNAL_SUFFIX))),
             "intake": self.intake.stats, "agi": {k: v for k, v in self.agi.stats.items() if k != "command_seconds"},
             "uptime": round(time.time() - self.started, 1),
+            "menu": self.menu.status(),
         }
         body["ok"] = bool(body["ami"] and body["fastagi"] and db)
         return body
@@ -102,6 +110,7 @@ class Engine:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self.ami.run(), name="ami")
                 tg.create_task(self._database(), name="database")
+                tg.create_task(self.menu.watch(), name="menu-watch")
                 if self.phones:
                     tg.create_task(self.phones.run(), name="softphones")
                 if ready is not None:

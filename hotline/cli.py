@@ -9,9 +9,10 @@ import logging
 import signal
 import sys
 import time
+from pathlib import Path
 
 from . import contract, settings as settings_mod
-from .errors import HotlineError
+from .errors import ConfigInvalid, HotlineError
 
 log = logging.getLogger("hotline")
 
@@ -42,11 +43,35 @@ def cmd_asterisk(args) -> int:
 
 
 def _prompts(s) -> None:
-    from ivr import prompts
+    from ivr import loader, prompts
     from .asterisk import install
-    n = prompts.build(s.root, prompts.texts(s.centre), install.asterisk_ids(s.root))
+    menu, problems = loader.load_all(s.menus, s.centre)
+    if menu is None or loader.errors(problems):
+        raise ConfigInvalid("menus do not pass `hotline ivr check`:\n" + "\n".join(map(str, loader.errors(problems))))
+    n = prompts.build(s.root, menu, install.asterisk_ids(s.root))
     if n:
         print(f"prompts: synthesised {n} files")
+
+
+def cmd_ivr(args) -> int:
+    from ivr import loader
+    s = _settings(args)
+    menu, problems = loader.load_all(Path(args.dir) if args.dir else s.menus, s.centre)
+    if args.action == "check":
+        for p in problems:
+            print(p)
+        errs = loader.errors(problems)
+        print(f"ivr check: {len(errs)} errors, {len(problems) - len(errs)} warnings"
+              + (f", menu {menu.version}" if menu else ""))
+        return 1 if errs or menu is None else 0
+    if menu is None:
+        for p in problems:
+            print(p)
+        return 1
+    from ivr.simulate import walk
+    print(walk(menu, args.to, [k.strip() for k in args.keys.split(",")] if args.keys else [],
+               remembered=args.remembered))
+    return 0
 
 
 def cmd_serve(args) -> int:
@@ -211,6 +236,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--db-url", help="SQLAlchemy URL (also HOTLINE_DB_URL)")
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="cmd", required=True)
+    from hours.cli import register as register_hours
+    register_hours(sub, _settings)
     a = sub.add_parser("asterisk", help="install / up / down / status / render")
     a.add_argument("action", choices=["install", "up", "down", "status", "render"])
     a.set_defaults(fn=cmd_asterisk)
@@ -219,6 +246,13 @@ def parser() -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=text)
         sp.add_argument("--no-agents", action="store_true", help="do not start the demo SIP phones")
         sp.set_defaults(fn=fn)
+    v = sub.add_parser("ivr", help="check or simulate the menus")
+    v.add_argument("action", choices=["check", "simulate"])
+    v.add_argument("--dir", help="menu folder (default: settings menus)")
+    v.add_argument("--to", default="12345", help="dialled number (simulate)")
+    v.add_argument("--keys", default="", help="keys pressed, comma separated; t = timeout (simulate)")
+    v.add_argument("--remembered", help="language remembered for the caller (simulate)")
+    v.set_defaults(fn=cmd_ivr)
     c = sub.add_parser("call", help="place a simulated citizen's call and print its ticket")
     c.add_argument("--from", dest="caller", required=True)
     c.add_argument("--to", required=True)

@@ -29,6 +29,7 @@ V_DEPT = "HL_DEPT"          # department code
 V_PATH = "HL_PATH"          # IVR path: node:digits@seconds, comma separated
 V_ENTRY = "HL_ENTRY"        # the number the citizen dialled
 V_FALLBACK = "HL_FALLBACK"  # 1 when the engine could not be reached
+V_CALLBACK = "HL_CALLBACK"  # 1 when the caller booked a callback in the menu
 
 # Variables of the simulated caller
 V_SIM_CID = "HL_SIM_CID"    # base64 caller number, decoded by SIM_TRUNK

@@ -92,6 +92,7 @@ class Settings:
     http_port: int = 8345
     db_url: str = ""
     config: Path = DEMO_CONFIG
+    menus: Path = Path(__file__).resolve().parent.parent / "ivr" / "flows"
     demo_agents: bool = True
     queue_timeout: int = 600
     journal_sweep_seconds: float = 2.0

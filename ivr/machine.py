@@ -1,14 +1,16 @@
 """The IVR as a pure state machine: step(menu, state, event) -> (state, commands).
 
-No sockets, no clock: the runner feeds digits and timeouts with their timestamps and
-executes the commands on a channel. Every input is kept on the path, so the call record
-shows the walk and containment can be measured.
+No sockets, no clock, no database: the runner feeds digits, timeouts and look-up results
+with their timestamps and executes the commands on a channel. Every input is kept on the
+path, so the call record shows the walk and containment can be measured.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .model import Action, Goto, Hangup, Menu, SetLanguage, ToDepartment
+from .model import (Action, Callback, Goto, Hangup, Menu, Say, SetLanguage, TicketStatus, ToDepartment)
+
+MAX_TICKET_DIGITS = 10
 
 
 # -- events ---------------------------------------------------------------------
@@ -16,11 +18,26 @@ from .model import Action, Goto, Hangup, Menu, SetLanguage, ToDepartment
 class Started:
     entry: str
     t: float
+    remembered_language: str | None = None
 
 
 @dataclass(frozen=True)
 class Input:
     digits: str   # "" means the caller pressed nothing before the timeout
+    t: float
+
+
+@dataclass(frozen=True)
+class Looked:
+    """Result of a ticket look-up: None when there is no such ticket."""
+    ticket: str
+    status: str | None
+    due: str | None
+    t: float
+
+
+@dataclass(frozen=True)
+class Played:
     t: float
 
 
@@ -34,6 +51,24 @@ class Ask:
 
 
 @dataclass(frozen=True)
+class Play:
+    prompt: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Speak:
+    """Say a sentence made at call time (synthesised by the runner)."""
+    text: str
+    language: str
+
+
+@dataclass(frozen=True)
+class LookUpTicket:
+    ticket: str
+
+
+@dataclass(frozen=True)
 class SetVars:
     values: dict[str, str]
 
@@ -44,7 +79,7 @@ class Finish:
     department: str | None
 
 
-Command = Ask | SetVars | Finish
+Command = Ask | Play | Speak | LookUpTicket | SetVars | Finish
 
 
 @dataclass(frozen=True)
@@ -59,34 +94,52 @@ class State:
     entry: str
     node: str | None = None
     language: str | None = None
+    remembered: str | None = None
     department: str | None = None
     path: tuple[Step, ...] = ()
     tries: int = 0
-    depth: int = 0
     finished: bool = False
+    callback: bool = False
+    waiting: str = "digit"      # digit | ticket | lookup | played
+    pending: Action | None = None  # what follows the current ticket look-up / announcement
 
     def path_text(self) -> str:
         return ",".join(f"{s.node}:{s.input}@{s.t:.3f}" for s in self.path)
 
 
+def _lang(menu: Menu, state: State) -> str:
+    return state.language or menu.default_language
+
+
 def start(menu: Menu, event: Started) -> tuple[State, list[Command]]:
     entry = menu.entries.get(event.entry)
+    remembered = event.remembered_language
     if entry is None:  # a number the menu does not know: a person takes it
-        return _finish(State(entry=event.entry, language=menu.default_language), ToDepartment(menu.operator))
-    state = State(entry=entry.number, language=entry.language)
+        return _finish(menu, State(entry=event.entry, language=remembered), ToDepartment(menu.operator))
+    state = State(entry=entry.number, language=entry.language, remembered=remembered)
     if entry.start is None:
-        return _finish(state, ToDepartment(entry.department or menu.operator))
+        return _finish(menu, state, ToDepartment(entry.department or menu.operator))
     return _enter(menu, state, entry.start)
 
 
-def step(menu: Menu, state: State, event: Input) -> tuple[State, list[Command]]:
+def step(menu: Menu, state: State, event: Input | Looked | Played) -> tuple[State, list[Command]]:
     if state.finished or state.node is None:
         return state, []
+    if len(state.path) >= menu.max_steps:  # a caller going round in circles gets a person
+        return _finish(menu, state, ToDepartment(menu.operator))
+    if isinstance(event, Played):
+        if state.waiting != "played" or state.pending is None:
+            return state, []
+        return _apply(menu, replace(state, pending=None, waiting="digit"), state.pending)
+    if isinstance(event, Looked):
+        return _looked(menu, state, event)
+    if state.waiting == "ticket":
+        return _ticket_number(menu, state, event)
     node = menu.nodes[state.node]
     digit = event.digits[:1]
     if digit == "0" and "0" not in node.options:
         state = _record(state, node.id, "0", event.t)
-        return _finish(state, ToDepartment(menu.operator))
+        return _finish(menu, state, ToDepartment(menu.operator))
     if digit and digit in node.options:
         state = _record(state, node.id, digit, event.t)
         return _apply(menu, state, node.options[digit])
@@ -94,9 +147,31 @@ def step(menu: Menu, state: State, event: Input) -> tuple[State, list[Command]]:
     state = _record(state, node.id, label, event.t)
     if state.tries < node.retries:
         state = replace(state, tries=state.tries + 1)
-        return state, [SetVars({"HL_PATH": state.path_text()}), _ask(menu, state, node.id)]
+        cmds: list[Command] = [SetVars({"HL_PATH": state.path_text()})]
+        if event.digits and "invalid" in menu.prompts:
+            cmds.append(Play("invalid", _lang(menu, state)))
+        return state, cmds + [_ask(menu, state, node.id)]
     fallback = node.on_timeout if not event.digits else (node.on_invalid or node.on_timeout)
     return _apply(menu, state, fallback)
+
+
+def _ticket_number(menu: Menu, state: State, event: Input) -> tuple[State, list[Command]]:
+    digits = "".join(c for c in event.digits if c in "0123456789")[:MAX_TICKET_DIGITS]
+    state = _record(state, "ticket", digits or "t", event.t)
+    if not digits:
+        then, state = state.pending or Goto(state.node or ""), replace(state, pending=None, waiting="digit")
+        return _apply(menu, state, then)
+    return replace(state, waiting="lookup"), [SetVars({"HL_PATH": state.path_text()}), LookUpTicket(digits)]
+
+
+def _looked(menu: Menu, state: State, event: Looked) -> tuple[State, list[Command]]:
+    lang = _lang(menu, state)
+    state = replace(state, waiting="played")
+    if event.status is None:
+        return state, [Play("ticket_unknown", lang)]
+    template = menu.templates.get("ticket_status", {})
+    text = template.get(lang) or template.get(menu.default_language) or "{id} {status} {due}"
+    return state, [Speak(text.format(id=event.ticket, status=event.status, due=event.due or ""), lang)]
 
 
 def _clean(digits: str) -> str:
@@ -110,35 +185,51 @@ def _record(state: State, node: str, label: str, t: float) -> State:
 
 def _apply(menu: Menu, state: State, action: Action) -> tuple[State, list[Command]]:
     if isinstance(action, SetLanguage):
-        return _apply(menu, replace(state, language=action.language), action.then)
+        lang = action.language
+        if lang == "default":
+            lang = state.remembered or menu.default_language
+        return _apply(menu, replace(state, language=lang), action.then)
     if isinstance(action, Goto):
-        if state.depth >= menu.max_depth:
-            return _finish(state, ToDepartment(menu.operator))
         return _enter(menu, state, action.node)
-    return _finish(state, action)
+    if isinstance(action, Say):
+        state = replace(state, waiting="played", pending=action.then)
+        return state, [SetVars(_vars(menu, state)), Play(action.prompt, _lang(menu, state))]
+    if isinstance(action, TicketStatus):
+        state = replace(state, waiting="ticket", pending=action.then)
+        return state, [SetVars(_vars(menu, state)),
+                       Ask("ticket_ask", _lang(menu, state), 10.0, MAX_TICKET_DIGITS)]
+    return _finish(menu, state, action)
+
+
+def _vars(menu: Menu, state: State) -> dict[str, str]:
+    return {"HL_PATH": state.path_text(), "HL_LANG": _lang(menu, state)}
 
 
 def _enter(menu: Menu, state: State, node_id: str) -> tuple[State, list[Command]]:
-    state = replace(state, node=node_id, tries=0, depth=state.depth + 1)
+    state = replace(state, node=node_id, tries=0, waiting="digit")
     cmds: list[Command] = []
     if state.path:
-        cmds.append(SetVars({"HL_PATH": state.path_text(), "HL_LANG": state.language or menu.default_language}))
+        cmds.append(SetVars(_vars(menu, state)))
     cmds.append(_ask(menu, state, node_id))
     return state, cmds
 
 
 def _ask(menu: Menu, state: State, node_id: str) -> Ask:
     node = menu.nodes[node_id]
-    return Ask(node.prompt, state.language or menu.default_language, node.timeout)
+    return Ask(node.prompt, _lang(menu, state), node.timeout)
 
 
-def _finish(state: State, action: Action) -> tuple[State, list[Command]]:
-    lang = state.language or "cmn"
+def _finish(menu: Menu, state: State, action: Action) -> tuple[State, list[Command]]:
+    lang = state.language or state.remembered or menu.default_language
     if isinstance(action, ToDepartment):
         state = replace(state, department=action.department, finished=True, node=None, language=lang)
         values = {"HL_PATH": state.path_text(), "HL_LANG": lang, "HL_DEPT": action.department,
                   "HL_QUEUE": f"hl-{action.department}", "HL_ACTION": "queue"}
         return state, [SetVars(values), Finish("queue", action.department)]
+    if isinstance(action, Callback):
+        state = replace(state, finished=True, node=None, language=lang, callback=True)
+        return state, [SetVars({"HL_PATH": state.path_text(), "HL_LANG": lang, "HL_CALLBACK": "1",
+                                "HL_ACTION": "hangup"}), Play("callback_ok", lang), Finish("hangup", None)]
     assert isinstance(action, Hangup)
     state = replace(state, finished=True, node=None, language=lang)
     return state, [SetVars({"HL_PATH": state.path_text(), "HL_LANG": lang, "HL_ACTION": "hangup"}),

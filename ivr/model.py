@@ -1,13 +1,13 @@
-"""The menu as data: nodes with a prompt, options, timeout and retries.
+"""The menu as data: nodes with a prompt, options, timeout and retries, per entry number.
 
-For now the menu is derived from the centre file (language choice, then department);
-menu files per entry number (issue: IVR) will load into the same model.
+Menus live in TOML files (ivr/flows/<number>.toml, see loader.py); department numbers
+without a file go straight to their department.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hotline.settings import Centre
+LANGUAGES = ("cmn", "yue", "en")
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class Goto:
 
 @dataclass(frozen=True)
 class SetLanguage:
-    language: str
+    language: str                # a language, or "default": remembered, else the fallback
     then: "Action"
 
 
@@ -27,11 +27,28 @@ class ToDepartment:
 
 
 @dataclass(frozen=True)
+class Say:
+    prompt: str
+    then: "Action"
+
+
+@dataclass(frozen=True)
+class TicketStatus:
+    then: "Action"
+
+
+@dataclass(frozen=True)
+class Callback:
+    pass
+
+
+@dataclass(frozen=True)
 class Hangup:
     pass
 
 
-Action = Goto | SetLanguage | ToDepartment | Hangup
+Action = Goto | SetLanguage | ToDepartment | Say | TicketStatus | Callback | Hangup
+TERMINAL = (ToDepartment, Callback, Hangup)
 
 
 @dataclass(frozen=True)
@@ -54,29 +71,27 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Prompt:
+    """Text per language; `voices` is a multi-voice prompt (the same in every language)."""
+    id: str
+    texts: dict[str, str] = field(default_factory=dict)
+    voices: tuple[tuple[str, str], ...] = ()
+
+    def segments(self, language: str) -> list[tuple[str, str]] | None:
+        if self.voices:
+            return list(self.voices)
+        text = self.texts.get(language)
+        return [(language, text)] if text else None
+
+
+@dataclass(frozen=True)
 class Menu:
     nodes: dict[str, Node]
     entries: dict[str, Entry]
     operator: str                # department that "0" reaches from anywhere
+    prompts: dict[str, Prompt] = field(default_factory=dict)
+    templates: dict[str, dict[str, str]] = field(default_factory=dict)
     default_language: str = "cmn"
     max_depth: int = 3
-
-
-def from_centre(centre: Centre) -> Menu:
-    operator = centre.fallback_department
-    dept_options: dict[str, Action] = {d.digit: ToDepartment(d.code) for d in centre.departments}
-    nodes = {
-        "lang": Node("lang", "welcome",
-                     {"1": SetLanguage("cmn", Goto("dept")), "2": SetLanguage("yue", Goto("dept")),
-                      "3": SetLanguage("en", Goto("dept"))},
-                     timeout=4.0, retries=1, on_timeout=SetLanguage("cmn", Goto("dept"))),
-        "dept": Node("dept", "departments", dept_options, timeout=5.0, retries=2,
-                     on_timeout=ToDepartment(operator)),
-    }
-    entries = {}
-    for number, dep in centre.entry_numbers().items():
-        if dep is None:
-            entries[number] = Entry(number, "lang", None, None)
-        else:
-            entries[number] = Entry(number, None, dep.code, "cmn")
-    return Menu(nodes=nodes, entries=entries, operator=operator)
+    max_steps: int = 12          # inputs per call before a person takes over (no trap)
+    version: str = ""

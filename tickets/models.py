@@ -35,6 +35,7 @@ class CallRecord(Base):
     disposition: Mapped[str] = mapped_column(String(32), index=True)
     fallback: Mapped[bool] = mapped_column(Boolean, default=False)
     hangup_cause: Mapped[int | None] = mapped_column(Integer)
+    callback_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     journal: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -50,6 +51,17 @@ class Ticket(Base):
     category: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(32), default="new", index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CallerPref(Base):
+    """The language a caller last used on the menu (offered again as the default)."""
+
+    __tablename__ = "caller_prefs"
+
+    caller: Mapped[str] = mapped_column(String(64), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

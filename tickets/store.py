@@ -9,19 +9,21 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError, InterfaceError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from calls.record import CallRecord
 from hotline.errors import BadRequest, DatabaseUnavailable, NotFound
 
-from .models import ApiToken, CallRecord as CallRow, Ticket
+from .models import ApiToken, CallRecord as CallRow, CallerPref, Ticket
 
 log = logging.getLogger(__name__)
 
 ROLES = ("agent", "supervisor", "department", "ops", "auditor")
 DB_ERRORS = (OperationalError, InterfaceError, DBAPIError, OSError, ConnectionError)
+# the database is away (retry later), as opposed to a bug or a schema problem (fail loudly)
+UNREACHABLE = (OperationalError, InterfaceError, OSError, ConnectionError)
 
 
 def _ts(epoch: float | None) -> datetime | None:
@@ -82,7 +84,7 @@ class Store:
             started_at=_ts(rec.started_at), answered_at=_ts(rec.answered_at), ended_at=_ts(rec.ended_at),
             wait_seconds=rec.wait_seconds, agent=rec.agent, talk_seconds=rec.talk_seconds, queue=rec.queue,
             recording=rec.recording, disposition=str(rec.disposition), fallback=rec.fallback,
-            hangup_cause=rec.hangup_cause, journal=journal)
+            hangup_cause=rec.hangup_cause, callback_requested=rec.callback_requested, journal=journal)
         ticket = dict(linkedid=rec.linkedid, caller=rec.caller, dialed=rec.dialed, language=rec.language,
                       department=rec.department, category=None, status="new", created_at=now, updated_at=now)
         return call, ticket
@@ -102,12 +104,50 @@ class Store:
                     await s.execute(insert(CallRow), [c for c, _ in fresh])
                     rows = await s.execute(insert(Ticket).returning(Ticket.linkedid, Ticket.id), [t for _, t in fresh])
                     result.update({linkedid: (tid, True) for linkedid, tid in rows.all()})
+                    await self._remember_languages(s, [rec for lid, (rec, _) in unique.items()
+                                                       if result.get(lid, (0, False))[1]], now)
                 return result
         except IntegrityError:
             # another writer stored some of them meanwhile: fall back to one by one
             return {rec.linkedid: await self.ingest(rec, journal) for rec, journal in unique.values()}
         except DB_ERRORS as e:
             raise DatabaseUnavailable(f"database unavailable: {type(e).__name__}") from e
+
+    @staticmethod
+    async def _remember_languages(s, records: list[CallRecord], now: datetime) -> None:
+        """The language of a caller's last menu walk becomes their default next time."""
+        latest = {r.caller: r.language for r in sorted(records, key=lambda r: r.started_at)
+                  if r.language and r.ivr_path and r.caller.isdigit() and len(r.caller) <= 64}
+        if not latest:
+            return
+        known = set((await s.execute(select(CallerPref.caller).where(CallerPref.caller.in_(list(latest))))).scalars())
+        for caller, lang in latest.items():
+            if caller in known:
+                await s.execute(update(CallerPref).where(CallerPref.caller == caller)
+                                .values(language=lang, updated_at=now))
+            else:
+                s.add(CallerPref(caller=caller, language=lang, updated_at=now))
+
+    async def caller_language(self, caller: str) -> str | None:
+        try:
+            async with self.sessions() as s:
+                return await s.scalar(select(CallerPref.language).where(CallerPref.caller == caller))
+        except DB_ERRORS:
+            return None  # the menu works without it
+
+    async def ticket_status(self, number: str) -> tuple[str, str | None] | None:
+        """What a caller may hear about a ticket by its number: (status, due date)."""
+        if not number.isdigit() or len(number) > 12:
+            return None
+        try:
+            async with self.sessions() as s:
+                row = (await s.execute(select(Ticket.status, Ticket.due_at).where(Ticket.id == int(number)))).first()
+        except DB_ERRORS:
+            return None
+        if row is None:
+            return None
+        status, due = row
+        return status, (due.date().isoformat() if due else None)
 
     async def ingest(self, rec: CallRecord, journal: str = "") -> tuple[int, bool]:
         """Store the call record and open its ticket, once: a second ingest of the same
@@ -124,6 +164,7 @@ class Store:
                 t = Ticket(**ticket)
                 s.add(t)
                 await s.flush()
+                await self._remember_languages(s, [rec], now)
                 return t.id, True
         except IntegrityError:
             async with self.sessions() as s:
@@ -193,6 +234,8 @@ def ticket_json(t: Ticket, c: CallRow | None) -> dict:
         "recording": c.recording if c else None,
         "disposition": c.disposition if c else None,
         "fallback": c.fallback if c else False,
+        "callback_requested": c.callback_requested if c else False,
+        "due_at": _iso(t.due_at),
         "node": c.node if c else None,
         "started_at": _iso(c.started_at) if c else None,
         "answered_at": _iso(c.answered_at) if c else None,

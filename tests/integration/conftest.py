@@ -22,7 +22,7 @@ from hotline.ami.session import AmiSession
 from hotline.app import Engine
 from hotline.asterisk import install, process, secrets
 from hotline.dialer import SimCall, new_linkedid, originate
-from ivr import prompts
+from ivr import loader, prompts
 
 PG_URL = os.environ.get("HOTLINE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 ROOT = Path(os.environ.get("HOTLINE_ASTERISK_ROOT", "/var/lib/hotline/asterisk-root"))
@@ -41,7 +41,7 @@ def base_settings(tmp_path_factory) -> settings_mod.Settings:
 def asterisk(base_settings):
     s = base_settings
     assert install.is_installed(s.root), f"no Asterisk root at {s.root}: run scripts/bootstrap.sh"
-    prompts.build(s.root, prompts.texts(s.centre), install.asterisk_ids(s.root))
+    prompts.build(s.root, loader.load_all(s.menus, s.centre)[0], install.asterisk_ids(s.root))
     process.down(s)
     process.up(s)
     # journals and recordings of an earlier run would be folded into this run's records
@@ -91,8 +91,9 @@ async def driver(asterisk):
 async def reset_postgres(url: str) -> None:
     eng = create_async_engine(url)
     async with eng.begin() as conn:
-        for table in ("tickets", "call_records", "api_tokens", "alembic_version"):
-            await conn.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+        # everything an earlier run (or an earlier migration) left behind
+        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
     await eng.dispose()
 
 
@@ -119,7 +120,9 @@ class Harness:
             if st["ok"] and self.engine.db_migrated:
                 return self.engine
             await asyncio.sleep(0.1)
-        raise AssertionError(f"engine not healthy: {await self.engine.status()}")
+        st = await self.engine.status()
+        await self.stop()  # never leave a half-started engine running behind a failed test
+        raise AssertionError(f"engine not healthy: {st}")
 
     async def stop(self) -> None:
         if self.task is not None:

@@ -39,7 +39,7 @@ async def test_menu_language_department_agent_ticket(hotline, driver):
     assert FIELDS <= set(t)
     assert t["linkedid"] == tax
     assert (t["caller"], t["dialed"], t["language"], t["department"]) == ("13800138000", "12345", "cmn", "tax")
-    assert [(p["node"], p["input"]) for p in t["ivr_path"]] == [("lang", "1"), ("dept", "2")]
+    assert [(p["node"], p["input"]) for p in t["ivr_path"]] == [("lang", "1"), ("main", "2")]
     assert 0 < t["ivr_path"][0]["t"] < t["ivr_path"][1]["t"] < 15
     assert t["agent"] == "agent1002"            # the tax department's SIP phone
     assert t["disposition"] == "answered" and t["status"] == "new"

@@ -1,21 +1,43 @@
-"""The IVR state machine driven over the demo centre's menu."""
+"""The IVR state machine driven over the demo centre's live menu (ivr/flows/*.toml)."""
 from __future__ import annotations
+
+import random
+import shutil
+from dataclasses import replace
 
 import pytest
 
+from calls.record import parse_path
 from hotline import settings
 from ivr import machine
-from ivr.machine import Ask, Finish, Input, SetVars, Started
-from ivr.model import Entry, Goto, Hangup, Menu, Node, SetLanguage, ToDepartment, from_centre
+from ivr.loader import FLOWS, load_all
+from ivr.machine import (Ask, Finish, Input, Looked, LookUpTicket, Play, Played, SetVars, Speak,
+                         Started)
+from ivr.model import Entry, Goto, Hangup, Menu, Node, SetLanguage, ToDepartment
+
+
+def from_centre(centre, folder=FLOWS):
+    menu, problems = load_all(folder, centre)
+    assert not [p for p in problems if p.error], problems
+    return menu
 
 
 @pytest.fixture(scope="module")
-def menu() -> Menu:
-    return from_centre(settings.load_centre(settings.DEMO_CONFIG))
+def centre():
+    return settings.load_centre(settings.DEMO_CONFIG)
+
+
+@pytest.fixture(scope="module")
+def menu(centre) -> Menu:
+    return from_centre(centre)
 
 
 def asks(cmds) -> list[Ask]:
     return [c for c in cmds if isinstance(c, Ask)]
+
+
+def plays(cmds) -> list[Play]:
+    return [c for c in cmds if isinstance(c, Play)]
 
 
 def finish_of(cmds) -> Finish | None:
@@ -32,15 +54,22 @@ def vars_of(cmds) -> dict[str, str]:
     return out
 
 
-def run(menu: Menu, entry: str, inputs: list[str], t0: float = 1000.0):
+def run(menu: Menu, entry: str, inputs: list[str], t0: float = 1000.0, remembered: str | None = None):
     """Drive a whole call; returns (final state, commands of the last transition, all commands)."""
-    state, cmds = machine.start(menu, Started(entry, t0))
+    state, cmds = machine.start(menu, Started(entry, t0, remembered))
     history = [cmds]
     for i, digits in enumerate(inputs, start=1):
         assert not state.finished, f"input {digits!r} fed after the call finished"
         state, cmds = machine.step(menu, state, Input(digits, t0 + i))
         history.append(cmds)
     return state, cmds, history
+
+
+def assert_path_round_trips(state, text: str, t0: float) -> None:
+    """What the call record makes of HL_PATH is exactly the walk the machine recorded."""
+    parsed = parse_path(text, t0)
+    assert [(p["node"], p["input"], p["t"]) for p in parsed] == \
+        [(s.node, s.input, round(s.t - t0, 3)) for s in state.path]
 
 
 # -- the happy path -------------------------------------------------------------------
@@ -61,9 +90,9 @@ def test_language_then_department_reaches_tax(menu):
     assert v["HL_DEPT"] == "tax"
     assert v["HL_LANG"] == "cmn"
     assert v["HL_ACTION"] == "queue"
-    assert v["HL_PATH"] == "lang:1@1001.000,dept:2@1002.000"
-    # after the language choice the caller heard the department menu
-    assert asks(history[1]) == [Ask("departments", "cmn", 5.0)]
+    assert v["HL_PATH"] == "lang:1@1001.000,main:2@1002.000"
+    # after the language choice the caller heard the main menu
+    assert asks(history[1]) == [Ask("main", "cmn", 5.0)]
 
 
 @pytest.mark.parametrize("digit, lang", [("1", "cmn"), ("2", "yue"), ("3", "en")])
@@ -128,17 +157,25 @@ def test_zero_after_a_timeout_still_reaches_the_operator(menu):
     assert vars_of(cmds)["HL_PATH"] == "lang:t@1001.000,lang:0@1002.000"
 
 
+def test_zero_in_the_faq_reaches_the_operator_in_the_callers_language(menu):
+    state, cmds, _ = run(menu, "12345", ["3", "7", "0"])
+    assert finish_of(cmds) == Finish("queue", "general")
+    assert vars_of(cmds)["HL_LANG"] == "en"
+    assert vars_of(cmds)["HL_PATH"] == "lang:3@1001.000,main:7@1002.000,faq:0@1003.000"
+
+
 # -- timeouts and invalid input ---------------------------------------------------------------
 def test_language_timeout_retries_once_then_defaults_to_mandarin(menu):
     state, cmds = machine.start(menu, Started("12345", 1000.0))
     state, cmds = machine.step(menu, state, Input("", 1004.0))
     assert not state.finished
     assert asks(cmds) == [Ask("welcome", "cmn", 4.0)]           # replayed
+    assert plays(cmds) == []                                    # silence is not "invalid"
     assert vars_of(cmds)["HL_PATH"] == "lang:t@1004.000"
     state, cmds = machine.step(menu, state, Input("", 1008.0))
     assert not state.finished
     assert state.language == "cmn"
-    assert asks(cmds) == [Ask("departments", "cmn", 5.0)]       # moved on, not hung up
+    assert asks(cmds) == [Ask("main", "cmn", 5.0)]              # moved on, not hung up
     assert vars_of(cmds)["HL_PATH"] == "lang:t@1004.000,lang:t@1008.000"
 
 
@@ -148,9 +185,9 @@ def test_department_timeouts_retry_twice_then_go_to_general(menu):
     assert finish_of(cmds) == Finish("queue", "general")
     assert vars_of(cmds)["HL_LANG"] == "yue"
     assert [s.input for s in state.path] == ["2", "t", "t", "t"]
-    # the two retries replayed the department prompt in the caller's language
-    assert asks(history[2]) == [Ask("departments", "yue", 5.0)]
-    assert asks(history[3]) == [Ask("departments", "yue", 5.0)]
+    # the two retries replayed the main prompt in the caller's language
+    assert asks(history[2]) == [Ask("main", "yue", 5.0)]
+    assert asks(history[3]) == [Ask("main", "yue", 5.0)]
 
 
 def test_silent_caller_ends_at_the_operator(menu):
@@ -158,32 +195,37 @@ def test_silent_caller_ends_at_the_operator(menu):
     assert state.finished
     assert finish_of(cmds) == Finish("queue", "general")
     assert vars_of(cmds)["HL_PATH"] == ",".join(
-        f"{n}:t@{1000 + i}.000" for i, n in enumerate(["lang", "lang", "dept", "dept", "dept"], start=1))
+        f"{n}:t@{1000 + i}.000" for i, n in enumerate(["lang", "lang", "main", "main", "main"], start=1))
     assert all(finish_of(h) is None for h in history[:-1])
 
 
-def test_invalid_language_digit_retries_then_falls_back(menu):
+def test_invalid_language_digit_says_invalid_retries_then_falls_back(menu):
     state, cmds, history = run(menu, "12345", ["9", "8"])
     assert [s.input for s in state.path] == ["!9", "!8"]
-    assert asks(history[1]) == [Ask("welcome", "cmn", 4.0)]
-    assert asks(cmds) == [Ask("departments", "cmn", 5.0)]
+    # the caller is told the key was wrong, then hears the question again
+    assert [c for c in history[1] if isinstance(c, (Play, Ask))] == [Play("invalid", "cmn"),
+                                                                      Ask("welcome", "cmn", 4.0)]
+    assert asks(cmds) == [Ask("main", "cmn", 5.0)]
     assert not state.finished
 
 
-def test_invalid_department_digit_retries_then_goes_to_general(menu):
-    state, cmds, _ = run(menu, "12345", ["1", "9", "7", "8"])
+def test_invalid_department_digit_says_invalid_retries_then_goes_to_general(menu):
+    state, cmds, history = run(menu, "12345", ["2", "*", "#", "*"])
     assert finish_of(cmds) == Finish("queue", "general")
-    assert [s.input for s in state.path] == ["1", "!9", "!7", "!8"]
+    assert [s.input for s in state.path] == ["2", "!*", "!#", "!*"]
+    for h in history[2:4]:   # both retries: "invalid" in Cantonese, then the main menu again
+        assert [c for c in h if isinstance(c, (Play, Ask))] == [Play("invalid", "yue"),
+                                                                 Ask("main", "yue", 5.0)]
 
 
 def test_valid_digit_after_retries_is_accepted(menu):
-    _, cmds, _ = run(menu, "12345", ["1", "9", "", "4"])
+    _, cmds, _ = run(menu, "12345", ["1", "#", "", "4"])
     assert finish_of(cmds) == Finish("queue", "ecology")
-    assert vars_of(cmds)["HL_PATH"] == "lang:1@1001.000,dept:!9@1002.000,dept:t@1003.000,dept:4@1004.000"
+    assert vars_of(cmds)["HL_PATH"] == "lang:1@1001.000,main:!#@1002.000,main:t@1003.000,main:4@1004.000"
 
 
 # -- garbage DTMF ---------------------------------------------------------------------------
-GARBAGE = ["*#*#*#", "#", "*", "abc", "9" * 10_000, "1" * 10_000, "\n", "\x00", "lang:1@5,dept:2",
+GARBAGE = ["*#*#*#", "#", "*", "abc", "9" * 10_000, "1" * 10_000, "\n", "\x00", "lang:1@5,main:2",
            "１", "@@@", " ", "A B C D", "\u202e12"]
 
 
@@ -195,9 +237,13 @@ def test_garbage_dtmf_never_raises_and_keeps_the_path_bounded(menu, digits):
         state, cmds = machine.step(menu, state, Input(digits, 1000.0 + steps))
         steps += 1
         assert steps <= 10, "the menu never ended"
-    assert finish_of(cmds) is not None
+    fin = finish_of(cmds)
+    assert fin is not None
     v = vars_of(cmds)
-    assert v["HL_QUEUE"].startswith("hl-")
+    if fin.action == "queue":
+        assert v["HL_QUEUE"] == f"hl-{fin.department}"
+    else:   # the only hang-up in the menu is "9": a callback was booked
+        assert fin == Finish("hangup", None) and v["HL_CALLBACK"] == "1"
     assert len(v["HL_PATH"]) < 200
     for s in state.path:
         assert len(s.input) <= 17
@@ -205,6 +251,29 @@ def test_garbage_dtmf_never_raises_and_keeps_the_path_bounded(menu, digits):
     # the path text stays parseable: exactly one ':' and '@' per step, no stray separators
     for item in v["HL_PATH"].split(","):
         assert item.count(":") == 1 and item.count("@") == 1
+    assert_path_round_trips(state, v["HL_PATH"], 1000.0)
+
+
+def _garbage_ticket(menu, digits):
+    state, _, _ = run(menu, "12345", ["1", "8"])
+    state, cmds = machine.step(menu, state, Input(digits, 1003.0))
+    looks = [c for c in cmds if isinstance(c, LookUpTicket)]
+    if looks:   # only ASCII digits reach the ticket store, at most 10 of them
+        assert set(looks[0].ticket) <= set("0123456789")
+        assert 1 <= len(looks[0].ticket) <= machine.MAX_TICKET_DIGITS
+    else:       # nothing usable: straight back to the main menu
+        assert asks(cmds) == [Ask("main", "cmn", 5.0)]
+    assert set(state.path[-1].input) <= set("0123456789t")
+
+
+@pytest.mark.parametrize("digits", [g for g in GARBAGE if g != "１"])
+def test_garbage_as_a_ticket_number_never_raises(menu, digits):
+    _garbage_ticket(menu, digits)
+
+
+@pytest.mark.parametrize("digits", ["１", "²#", "٣٣#"])
+def test_non_ascii_digits_never_reach_the_ticket_store(menu, digits):
+    _garbage_ticket(menu, digits)
 
 
 def test_long_input_only_its_first_digit_counts(menu):
@@ -222,26 +291,214 @@ def test_invalid_input_label_is_cleaned_and_capped(menu):
 def test_step_after_finish_is_a_no_op(menu):
     state, _, _ = run(menu, "12345", ["1", "2"])
     assert machine.step(menu, state, Input("3", 2000.0)) == (state, [])
+    assert machine.step(menu, state, Played(2000.0)) == (state, [])
+
+
+def test_stray_played_event_while_waiting_for_a_digit_changes_nothing(menu):
+    state, _, _ = run(menu, "12345", ["1"])
+    assert machine.step(menu, state, Played(1002.0)) == (state, [])
 
 
 # -- determinism --------------------------------------------------------------------------------
-@pytest.mark.parametrize("inputs", [["1", "2"], ["", "", "", "", ""], ["*#", "0"], ["3", "9", "6"]])
-def test_identical_inputs_give_identical_outputs(menu, inputs):
+@pytest.mark.parametrize("inputs", [["1", "2"], ["", "", "", "", ""], ["*#", "0"], ["3", "*", "6"],
+                                    ["2", "7", "*", "9"], ["1", "8", "12345#"]])
+def test_identical_inputs_give_identical_outputs(menu, centre, inputs):
     a = run(menu, "12345", inputs)
     b = run(menu, "12345", inputs)
     assert a == b
-    fresh = from_centre(settings.load_centre(settings.DEMO_CONFIG))
+    fresh = from_centre(centre)
     assert run(fresh, "12345", inputs) == a
 
 
+# -- FAQ: a prompt said, then back to the main menu ----------------------------------------------
+@pytest.mark.parametrize("lang_digit, lang", [("1", "cmn"), ("2", "yue"), ("3", "en")])
+@pytest.mark.parametrize("faq_digit, answer", [("1", "faq_hours"), ("2", "faq_card")])
+def test_faq_answer_is_played_then_back_to_main(menu, lang_digit, lang, faq_digit, answer):
+    state, cmds, history = run(menu, "12345", [lang_digit, "7", faq_digit])
+    assert asks(history[2]) == [Ask("faq", lang, 5.0)]
+    assert [c for c in cmds if isinstance(c, (Play, Ask, Finish))] == [Play(answer, lang)]
+    assert not state.finished
+    # while the answer plays nothing else happens; once it has been played the main menu returns
+    state, cmds = machine.step(menu, state, Played(1010.0))
+    assert not state.finished and state.node == "main"
+    assert asks(cmds) == [Ask("main", lang, 5.0)]
+    assert vars_of(cmds)["HL_LANG"] == lang
+    # and the caller can carry on to a department from there
+    state, cmds = machine.step(menu, state, Input("5", 1011.0))
+    assert finish_of(cmds) == Finish("queue", "housing")
+    assert [(s.node, s.input) for s in state.path] == [("lang", lang_digit), ("main", "7"),
+                                                        ("faq", faq_digit), ("main", "5")]
+
+
+def test_star_in_the_faq_goes_back_to_main_and_silence_too(menu):
+    _, cmds, _ = run(menu, "12345", ["2", "7", "*"])
+    assert asks(cmds) == [Ask("main", "yue", 5.0)]
+    state, cmds, history = run(menu, "12345", ["2", "7", "", ""])
+    assert asks(history[3]) == [Ask("faq", "yue", 5.0)]      # one retry
+    assert asks(cmds) == [Ask("main", "yue", 5.0)] and not state.finished
+
+
+# -- ticket status -----------------------------------------------------------------------------
+def _at_ticket_prompt(menu, lang_digit="3"):
+    state, cmds, _ = run(menu, "12345", [lang_digit, "8"])
+    return state, cmds
+
+
+@pytest.mark.parametrize("lang_digit, lang", [("1", "cmn"), ("2", "yue"), ("3", "en")])
+def test_ticket_status_is_looked_up_and_spoken_in_the_callers_language(menu, lang_digit, lang):
+    state, cmds = _at_ticket_prompt(menu, lang_digit)
+    assert asks(cmds) == [Ask("ticket_ask", lang, 10.0, 10)]
+    state, cmds = machine.step(menu, state, Input("12345#", 1003.0))
+    assert [c for c in cmds if not isinstance(c, SetVars)] == [LookUpTicket("12345")]
+    state, cmds = machine.step(menu, state, Looked("12345", "STATUS-X", "DUE-Y", 1004.0))
+    speaks = [c for c in cmds if isinstance(c, Speak)]
+    assert len(speaks) == 1 and speaks[0].language == lang
+    text = speaks[0].text
+    assert "12345" in text and "STATUS-X" in text and "DUE-Y" in text
+    assert "{" not in text
+    assert text == menu.templates["ticket_status"][lang].format(id="12345", status="STATUS-X", due="DUE-Y")
+    assert asks(cmds) == []      # the status is heard in full before the menu comes back
+    state, cmds = machine.step(menu, state, Played(1010.0))
+    assert asks(cmds) == [Ask("main", lang, 5.0)]
+    assert not state.finished
+    assert [(s.node, s.input) for s in state.path] == [("lang", lang_digit), ("main", "8"),
+                                                        ("ticket", "12345")]
+
+
+def test_ticket_status_sentence_in_english(menu):
+    state, _ = _at_ticket_prompt(menu, "3")
+    state, _ = machine.step(menu, state, Input("12345#", 1003.0))
+    _, cmds = machine.step(menu, state, Looked("12345", "in progress", "Due on Friday.", 1004.0))
+    assert [c for c in cmds if isinstance(c, Speak)] == [Speak("Ticket 12345: in progress. Due on Friday.", "en")]
+
+
+def test_ticket_without_due_date_has_no_placeholder_or_none(menu):
+    state, _ = _at_ticket_prompt(menu, "3")
+    state, _ = machine.step(menu, state, Input("777#", 1003.0))
+    _, cmds = machine.step(menu, state, Looked("777", "closed", None, 1004.0))
+    text = [c for c in cmds if isinstance(c, Speak)][0].text
+    assert "None" not in text and "{" not in text and "closed" in text
+
+
+def test_unknown_ticket_says_so_then_back_to_main(menu):
+    state, _ = _at_ticket_prompt(menu, "2")
+    state, cmds = machine.step(menu, state, Input("99999#", 1003.0))
+    assert LookUpTicket("99999") in cmds
+    state, cmds = machine.step(menu, state, Looked("99999", None, None, 1004.0))
+    assert [c for c in cmds if isinstance(c, (Play, Speak, Ask))] == [Play("ticket_unknown", "yue")]
+    state, cmds = machine.step(menu, state, Played(1006.0))
+    assert asks(cmds) == [Ask("main", "yue", 5.0)]
+    assert not state.finished
+
+
+@pytest.mark.parametrize("digits", ["", "#", "*#", "abc#"])
+def test_empty_ticket_number_goes_back_to_main_without_a_look_up(menu, digits):
+    state, _ = _at_ticket_prompt(menu, "1")
+    state, cmds = machine.step(menu, state, Input(digits, 1003.0))
+    assert not any(isinstance(c, LookUpTicket) for c in cmds)
+    assert asks(cmds) == [Ask("main", "cmn", 5.0)]
+    assert state.path[-1].node == "ticket" and state.path[-1].input == "t"
+    # back at main, keys work again
+    _, cmds = machine.step(menu, state, Input("2", 1004.0))
+    assert finish_of(cmds) == Finish("queue", "tax")
+
+
+def test_ticket_number_is_digits_only_and_capped(menu):
+    state, _ = _at_ticket_prompt(menu)
+    _, cmds = machine.step(menu, state, Input("12*34a5" + "6" * 30 + "#", 1003.0))
+    assert [c for c in cmds if isinstance(c, LookUpTicket)] == [LookUpTicket("1234566666")]
+
+
+def test_zero_as_ticket_number_is_looked_up_not_the_operator(menu):
+    state, _ = _at_ticket_prompt(menu)
+    state, cmds = machine.step(menu, state, Input("0#", 1003.0))
+    assert LookUpTicket("0") in cmds and finish_of(cmds) is None
+
+
+# -- callback ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("lang_digit, lang", [("1", "cmn"), ("2", "yue"), ("3", "en")])
+def test_nine_books_a_callback_and_hangs_up(menu, lang_digit, lang):
+    state, cmds, _ = run(menu, "12345", [lang_digit, "9"])
+    assert state.finished and state.callback
+    assert [c for c in cmds if not isinstance(c, SetVars)] == [Play("callback_ok", lang), Finish("hangup", None)]
+    v = vars_of(cmds)
+    assert v["HL_CALLBACK"] == "1"
+    assert v["HL_ACTION"] == "hangup"
+    assert v["HL_LANG"] == lang
+    assert "HL_QUEUE" not in v and "HL_DEPT" not in v
+    assert v["HL_PATH"] == f"lang:{lang_digit}@1001.000,main:9@1002.000"
+
+
+def test_department_choice_is_not_a_callback(menu):
+    state, cmds, _ = run(menu, "12345", ["1", "2"])
+    assert not state.callback
+    assert "HL_CALLBACK" not in vars_of(cmds)
+
+
+# -- remembered language ---------------------------------------------------------------------------
+def test_remembered_language_is_used_when_the_caller_does_not_choose(menu):
+    state, cmds, history = run(menu, "12345", ["", ""], remembered="yue")
+    assert state.language == "yue"
+    assert asks(cmds) == [Ask("main", "yue", 5.0)]
+    assert vars_of(cmds)["HL_LANG"] == "yue"
+    _, cmds = machine.step(menu, state, Input("4", 1003.0))
+    assert finish_of(cmds) == Finish("queue", "ecology")
+    assert vars_of(cmds)["HL_LANG"] == "yue"
+
+
+def test_pressing_a_language_beats_the_remembered_one(menu):
+    state, cmds, _ = run(menu, "12345", ["3"], remembered="yue")
+    assert state.language == "en"
+    assert asks(cmds) == [Ask("main", "en", 5.0)]
+
+
+def test_without_remembered_language_timeouts_fall_back_to_mandarin(menu):
+    state, cmds, _ = run(menu, "12345", ["", ""], remembered=None)
+    assert state.language == "cmn"
+
+
+def test_operator_from_the_language_menu_gets_the_remembered_language(menu):
+    _, cmds, _ = run(menu, "12345", ["0"], remembered="en")
+    assert finish_of(cmds) == Finish("queue", "general")
+    assert vars_of(cmds)["HL_LANG"] == "en"
+
+
+# -- max_steps: nobody goes round in circles forever --------------------------------------------------
+def test_faq_round_trips_forever_reach_the_operator_after_max_steps(menu):
+    assert menu.max_steps == 12
+    state, cmds = machine.start(menu, Started("12345", 1000.0))
+    keys = ["3"] + ["7", "*"] * 20
+    fed = 0
+    for fed, key in enumerate(keys, start=1):
+        state, cmds = machine.step(menu, state, Input(key, 1000.0 + fed))
+        if state.finished:
+            break
+        assert asks(cmds), "the caller was left in silence"
+    assert state.finished
+    assert fed == menu.max_steps + 1
+    assert finish_of(cmds) == Finish("queue", "general")
+    v = vars_of(cmds)
+    assert v["HL_LANG"] == "en"
+    assert len(state.path) == menu.max_steps
+    assert_path_round_trips(state, v["HL_PATH"], 1000.0)
+
+
+def test_max_steps_is_the_menus_setting(menu):
+    short = replace(menu, max_steps=4)
+    state, cmds, history = run(short, "12345", ["1", "7", "*", "7"])
+    assert not state.finished and asks(cmds) == [Ask("faq", "cmn", 5.0)]
+    state, cmds = machine.step(short, state, Input("*", 1010.0))
+    assert finish_of(cmds) == Finish("queue", "general")
+
+
 # -- a hand-built menu: hangup action, on_invalid, loop guard ------------------------------------
-def _loop_menu() -> Menu:
+def _loop_menu(**kw) -> Menu:
     nodes = {
         "a": Node("a", "pa", {"1": Goto("b"), "9": Hangup()}, retries=0,
                   on_timeout=Hangup(), on_invalid=ToDepartment("complaints")),
         "b": Node("b", "pb", {"1": Goto("a"), "2": SetLanguage("en", Goto("a"))}, retries=0),
     }
-    return Menu(nodes=nodes, entries={"100": Entry("100", "a", None, None)}, operator="ops", max_depth=3)
+    return Menu(nodes=nodes, entries={"100": Entry("100", "a", None, None)}, operator="ops", max_depth=3, **kw)
 
 
 def test_hangup_action_finishes_without_a_queue():
@@ -250,7 +507,8 @@ def test_hangup_action_finishes_without_a_queue():
     v = vars_of(cmds)
     assert v["HL_ACTION"] == "hangup"
     assert "HL_QUEUE" not in v
-    assert state.finished
+    assert "HL_CALLBACK" not in v          # a plain hang-up books no callback
+    assert state.finished and not state.callback
 
 
 def test_on_invalid_differs_from_on_timeout():
@@ -260,11 +518,71 @@ def test_on_invalid_differs_from_on_timeout():
     assert finish_of(cmds_i) == Finish("queue", "complaints")
 
 
-def test_menu_loop_is_cut_at_max_depth_to_the_operator():
-    # a -> b -> a are three node entries (max_depth); the next Goto is cut to the operator
-    state, cmds, history = run(_loop_menu(), "100", ["1", "2", "1"])
+def test_menu_loop_is_cut_at_max_steps_to_the_operator():
+    # a -> b -> a -> b: after max_steps (3) inputs the next one goes to the operator
+    menu = _loop_menu(max_steps=3)
+    state, cmds, history = run(menu, "100", ["1", "2", "1"])
     assert asks(history[2]) == [Ask("pa", "en", 5.0)]
+    assert not state.finished
+    state, cmds = machine.step(menu, state, Input("1", 1004.0))
     assert state.finished
     assert finish_of(cmds) == Finish("queue", "ops")
     assert vars_of(cmds)["HL_LANG"] == "en"
     assert [s.input for s in state.path] == ["1", "2", "1"]
+
+
+def test_max_depth_no_longer_cuts_a_call_at_run_time():
+    # four node entries exceed max_depth 3, but only max_steps (12) ends a call
+    state, cmds, _ = run(_loop_menu(), "100", ["1", "1", "1", "1", "1"])
+    assert not state.finished
+    assert asks(cmds) == [Ask("pb", "cmn", 5.0)]
+
+
+# -- whole calls, driven like the runner: never silent, always ends, HL_PATH parseable ----------------
+_KEYS = list("0123456789*#") + ["", "", "12345#", "#", "7", "*", "8", "x", "9" * 50, "\x00"]
+
+
+def _drive(menu: Menu, entry: str, rng: random.Random, t0: float = 1000.0):
+    """Answer every command as the runner would; returns (state, final commands, inputs fed)."""
+    state, cmds = machine.start(menu, Started(entry, t0, rng.choice([None, "cmn", "yue", "en"])))
+    t, inputs = t0, 0
+    while not state.finished:
+        t += 1
+        if any(isinstance(c, LookUpTicket) for c in cmds):
+            ticket = next(c for c in cmds if isinstance(c, LookUpTicket)).ticket
+            event = Looked(ticket, rng.choice([None, "new", "closed"]), rng.choice([None, "", "soon"]), t)
+        elif asks(cmds):
+            event, inputs = Input(rng.choice(_KEYS), t), inputs + 1
+        else:
+            assert any(isinstance(c, (Play, Speak)) for c in cmds), f"caller left in silence: {cmds}"
+            event = Played(t)
+        state, cmds = machine.step(menu, state, event)
+        assert inputs <= menu.max_steps + 1, "the call never ended"
+    return state, cmds, inputs
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_random_calls_always_end_and_hl_path_is_parseable(menu, centre, seed):
+    state, cmds, _ = _drive(menu, "12345", random.Random(seed))
+    fin = finish_of(cmds)
+    v = vars_of(cmds)
+    assert fin is not None and v["HL_ACTION"] == fin.action
+    if fin.action == "queue":
+        assert fin.department in {d.code for d in centre.departments}
+        assert v["HL_QUEUE"] == f"hl-{fin.department}"
+    else:
+        assert v["HL_CALLBACK"] == "1"
+    assert v["HL_LANG"] in ("cmn", "yue", "en")
+    assert_path_round_trips(state, v["HL_PATH"], 1000.0)
+
+
+def test_hl_path_is_parseable_for_a_second_menu_file(centre, tmp_path):
+    shutil.copy(FLOWS / "12345.toml", tmp_path / "12345.toml")
+    second = (FLOWS / "12345.toml").read_text().replace('entry = "12345"', 'entry = "12366"')
+    (tmp_path / "12366.toml").write_text(second)
+    menu = from_centre(centre, tmp_path)
+    state, cmds, _ = run(menu, "12366", ["1", "2"])
+    assert finish_of(cmds) == Finish("queue", "tax")
+    parsed = parse_path(vars_of(cmds)["HL_PATH"], 1000.0)
+    assert [p["input"] for p in parsed] == ["1", "2"]
+    assert_path_round_trips(state, vars_of(cmds)["HL_PATH"], 1000.0)
