@@ -39,6 +39,7 @@ class CallRecord:
     fallback: bool = False
     hangup_cause: int | None = None
     callback_requested: bool = False
+    channel: str = ""
 
 
 _AGENT_CHAN = re.compile(r"^(?:PJSIP|SIP|IAX2)/([^-/]+)-[0-9a-f]+$|^Local/([^@]+)@")
@@ -79,6 +80,7 @@ def fold(linkedid: str, entries: list[Entry]) -> CallRecord:
             r.caller, r.caller_name = f.get("caller", ""), f.get("name", "")
             r.dialed, r.node = f.get("dialed", ""), f.get("node", "")
             r.recording = f.get("rec") or None
+            r.channel = f.get("chan", "")
         elif e.kind == "fallback":
             r.fallback = True
         elif e.kind == "qjoin" and qjoin is None:

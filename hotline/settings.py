@@ -97,6 +97,7 @@ class Settings:
     queue_timeout: int = 600
     journal_sweep_seconds: float = 2.0
     queue_strategy: str = "leastrecent"  # app_queue strategy of the department queues
+    verbose_log: bool = False  # Asterisk writes verbose(3) to log/verbose.log (tests: which prompt played)
     local_agents: int = 0  # benchmarks: this many Local answering agents join every queue
     centre: Centre = field(default=None, repr=False)  # type: ignore[assignment]
 

@@ -20,7 +20,7 @@ from .model import LANGUAGES, Menu
 log = logging.getLogger(__name__)
 
 VOICES = {"cmn": "cmn", "yue": "yue", "en": "en"}
-SPEED = "175"
+SPEED = "200"
 
 
 def in_root(root: Path, path: Path) -> Path:
@@ -80,7 +80,7 @@ def build(root: Path, menu: Menu, owner: tuple[int, int] | None = None) -> int:
                 continue
             target = in_root(root, sounds / lang) / "hotline" / f"{pid}.wav"
             stamp = target.with_suffix(".txt")
-            digest = hashlib.sha256(repr(segments).encode()).hexdigest()
+            digest = hashlib.sha256(repr((SPEED, segments)).encode()).hexdigest()
             if target.exists() and (not stamp.exists() or stamp.read_text().strip() == digest):
                 continue  # up to date, or a studio recording without our stamp
             synthesise(segments, target)

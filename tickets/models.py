@@ -36,6 +36,7 @@ class CallRecord(Base):
     fallback: Mapped[bool] = mapped_column(Boolean, default=False)
     hangup_cause: Mapped[int | None] = mapped_column(Integer)
     callback_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    channel: Mapped[str] = mapped_column(Text, default="")  # the inbound channel's name
     journal: Mapped[str] = mapped_column(Text, default="")
 
 

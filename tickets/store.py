@@ -84,7 +84,8 @@ class Store:
             started_at=_ts(rec.started_at), answered_at=_ts(rec.answered_at), ended_at=_ts(rec.ended_at),
             wait_seconds=rec.wait_seconds, agent=rec.agent, talk_seconds=rec.talk_seconds, queue=rec.queue,
             recording=rec.recording, disposition=str(rec.disposition), fallback=rec.fallback,
-            hangup_cause=rec.hangup_cause, callback_requested=rec.callback_requested, journal=journal)
+            hangup_cause=rec.hangup_cause, callback_requested=rec.callback_requested,
+            channel=rec.channel, journal=journal)
         ticket = dict(linkedid=rec.linkedid, caller=rec.caller, dialed=rec.dialed, language=rec.language,
                       department=rec.department, category=None, status="new", created_at=now, updated_at=now)
         return call, ticket
@@ -201,6 +202,14 @@ class Store:
         if row is None:
             raise NotFound(f"no ticket {ticket_id}")
         return ticket_json(*row)
+
+    async def call_record(self, linkedid: str) -> dict | None:
+        """The stored call record, journal included (for audits and tests)."""
+        async with self.sessions() as s:
+            row = await s.scalar(select(CallRow).where(CallRow.linkedid == linkedid))
+        if row is None:
+            return None
+        return {c.name: getattr(row, c.name) for c in CallRow.__table__.columns}
 
     async def count_calls(self) -> int:
         async with self.sessions() as s:

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -31,7 +32,11 @@ ROOT = Path(os.environ.get("HOTLINE_ASTERISK_ROOT", "/var/lib/hotline/asterisk-r
 @pytest.fixture(scope="session")
 def base_settings(tmp_path_factory) -> settings_mod.Settings:
     home = tmp_path_factory.mktemp("home")
+    menus = tmp_path_factory.mktemp("menus")  # a copy the hot-reload test may edit
+    for f in loader.FLOWS.glob("*.toml"):
+        shutil.copy(f, menus / f.name)
     return settings_mod.load(env={}, home=str(home), instance="test", asterisk_root=str(ROOT),
+                             menus=str(menus), verbose_log=True,
                              ami_port=25038, agi_port=24573, sip_port=25060, phones_port=25070,
                              rtp_start=26000, rtp_end=26999, http_port=28345, journal_sweep_seconds=0.5,
                              queue_timeout=120, node="testnode")
@@ -43,9 +48,11 @@ def asterisk(base_settings):
     assert install.is_installed(s.root), f"no Asterisk root at {s.root}: run scripts/bootstrap.sh"
     prompts.build(s.root, loader.load_all(s.menus, s.centre)[0], install.asterisk_ids(s.root))
     process.down(s)
+    inst = s.host_path(s.inst_in_root)
+    # channel names restart with Asterisk: an earlier run's log would be read as this run's
+    (inst / "log" / "verbose.log").unlink(missing_ok=True)
     process.up(s)
     # journals and recordings of an earlier run would be folded into this run's records
-    inst = s.host_path(s.inst_in_root)
     for sub in ("journal", "recordings"):
         for f in (inst / sub).iterdir():
             f.unlink()

@@ -21,6 +21,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("call_records") as b:
         b.add_column(sa.Column("callback_requested", sa.Boolean, nullable=False, server_default=sa.false()))
+        b.add_column(sa.Column("channel", sa.Text, nullable=False, server_default=""))
     with op.batch_alter_table("tickets") as b:
         b.add_column(sa.Column("due_at", sa.DateTime(timezone=True)))
 
@@ -29,5 +30,6 @@ def downgrade() -> None:
     with op.batch_alter_table("tickets") as b:
         b.drop_column("due_at")
     with op.batch_alter_table("call_records") as b:
+        b.drop_column("channel")
         b.drop_column("callback_requested")
     op.drop_table("caller_prefs")
