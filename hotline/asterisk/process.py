@@ -1,6 +1,7 @@
 """Start, stop and query one Asterisk instance (config under <root>/srv/hotline/<instance>)."""
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -44,6 +45,12 @@ def up(settings: Settings, wait: float = 30.0) -> str:
     if running(settings):
         rx(settings, "core reload")
         return "reloaded"
+    busy = [f"{proto.upper()} {port}" for proto, port in (("tcp", settings.ami_port), ("udp", settings.sip_port))
+            if _in_use(settings.bind, port, proto)]
+    if busy:
+        # another Asterisk (or anything) holds our ports: Asterisk would start without them, silently
+        raise InstallFailed(f"port(s) {', '.join(busy)} on {settings.bind} already in use; "
+                            "stop that process or choose other ports (HOTLINE_AMI_PORT, HOTLINE_SIP_PORT)")
     user = ["-U", "asterisk", "-G", "asterisk"]
     ast = ["/usr/sbin/asterisk"] + user + ["-f", "-n", "-C", _conf(settings)]
     if root == Path("/"):
@@ -63,6 +70,18 @@ def up(settings: Settings, wait: float = 30.0) -> str:
             return "started"
         time.sleep(0.2)
     raise InstallFailed(f"Asterisk did not boot within {wait}s; see {inst}/log/console.log")
+
+
+def _in_use(host: str, port: int, proto: str) -> bool:
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, kind) as sock:
+        # like Asterisk itself: connections lingering in TIME_WAIT do not make a port busy
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def down(settings: Settings, wait: float = 15.0) -> bool:
