@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from hotline import contract
@@ -27,8 +27,10 @@ BATCH = 200
 
 class Intake:
     def __init__(self, store: Store, journal_dir: Path, sweep_seconds: float = 2.0,
-                 on_stored: Callable[[record.CallRecord], None] | None = None):
+                 on_stored: Callable[[record.CallRecord], None] | None = None,
+                 media: Callable[[record.CallRecord], Awaitable[dict | None]] | None = None):
         self.store = store
+        self.media = media  # voicemail/fax processing: the attachment for a record, or None
         self.on_stored = on_stored
         self.dir = journal_dir
         self.sweep_seconds = sweep_seconds
@@ -61,8 +63,13 @@ class Intake:
             ready = [item for item in map(self._read, files[start:start + BATCH]) if item is not None]
             if not ready:
                 continue
+            items = []
+            for _, rec, text in ready:
+                # media first: if we stop midway the journal is still there and this repeats
+                attachment = await self.media(rec) if self.media is not None else None
+                items.append((rec, text, attachment))
             try:
-                stored = await self.store.ingest_many([(rec, text) for _, rec, text in ready])
+                stored = await self.store.ingest_many(items)
             except DatabaseUnavailable as e:
                 if self.db_ok:
                     log.warning("database unavailable, journals kept for retry: %s", e)

@@ -15,6 +15,7 @@ class Disposition(StrEnum):
     ABANDONED_IN_QUEUE = "abandoned_in_queue"
     QUEUE_TIMEOUT = "queue_timeout"        # the centre gave up after the maximum wait
     COMPLETED_IN_IVR = "completed_in_ivr"  # self-service, no agent needed
+    VOICEMAIL = "voicemail"                # after hours: the caller was offered voicemail
 
 
 @dataclass
@@ -40,6 +41,8 @@ class CallRecord:
     hangup_cause: int | None = None
     callback_requested: bool = False
     channel: str = ""
+    voicemail: str | None = None   # recorded file name, when the caller reached voicemail
+    due_at: float | None = None    # set by the intake from the business calendar (voicemail)
 
 
 _AGENT_CHAN = re.compile(r"^(?:PJSIP|SIP|IAX2)/([^-/]+)-[0-9a-f]+$|^Local/([^@]+)@")
@@ -87,6 +90,8 @@ def fold(linkedid: str, entries: list[Entry]) -> CallRecord:
             qjoin, r.queue = e.ts, f.get("queue") or None
         elif e.kind == "connect" and r.answered_at is None:
             r.answered_at, r.agent = e.ts, agent_of(f.get("agent", ""))
+        elif e.kind == "vm_start":
+            r.voicemail = f.get("file") or None
         elif e.kind == "qleave":
             qstatus = f.get("status")
         elif e.kind == "end":
@@ -105,6 +110,8 @@ def fold(linkedid: str, entries: list[Entry]) -> CallRecord:
     if r.answered_at is not None:
         r.disposition = Disposition.FALLBACK if r.fallback else Disposition.ANSWERED
         r.talk_seconds = round(max(0.0, r.ended_at - r.answered_at), 3)
+    elif r.voicemail is not None:
+        r.disposition = Disposition.VOICEMAIL
     elif qjoin is not None:
         r.disposition = Disposition.QUEUE_TIMEOUT if qstatus == "TIMEOUT" else Disposition.ABANDONED_IN_QUEUE
     elif action == "hangup" or r.callback_requested:

@@ -4,16 +4,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from aiohttp import web
 
 from acd.softphones import Softphones
 from agi_scripts.server import FastAgiServer
 from calls.intake import Intake
+from calls.record import CallRecord
+from hours import calendar as hours_calendar
+from hours import config as hours_config
 from ivr import prompts as ivr_prompts
 from ivr.live import LiveMenu
 from ivr.runner import IvrRunner
 from tickets.store import UNREACHABLE, Store
+from voicemail import transcode
 
 from . import contract
 from .ami.protocol import Message
@@ -41,12 +47,16 @@ class Engine:
         self.store = Store(s.database_url)
         self.ami = AmiSession(s.bind, s.ami_port, secrets.AMI_USER, secrets.ami_secret(s.state_dir), name="engine")
         self.menu = LiveMenu(s.menus, s.centre, root=s.root, owner=_owner(s.root))
+        self.calendar = hours_config.load_file(s.config, {d.code for d in s.centre.departments})
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)  # tests set the clock here
         self.metrics = Metrics()
         ivr = IvrRunner(self.menu, ivr_prompts.PromptCatalogue(self.menu), ivr_prompts.Speech(s.root),
-                        tickets=self.store.ticket_status, languages=self.store.caller_language)
+                        tickets=self.store.ticket_status, languages=self.store.caller_language,
+                        closed=self._closed)
         self.agi = FastAgiServer(s.bind, s.agi_port, {contract.AGI_IVR: ivr}, on_rtt=self.metrics.agi_rtt.observe)
         self.intake = Intake(self.store, s.host_path(s.journal_dir), s.journal_sweep_seconds,
-                             on_stored=lambda rec: self.metrics.calls_ingested.labels(str(rec.disposition)).inc())
+                             on_stored=lambda rec: self.metrics.calls_ingested.labels(str(rec.disposition)).inc(),
+                             media=self._media)
         self.http = make_app(Deps(store=self.store, status=self.status, registry=self.metrics.registry))
         want_phones = s.demo_agents if phones is None else phones
         self.phones = Softphones(s, list(s.centre.agents), s.state_dir / "phones") if want_phones else None
@@ -55,6 +65,27 @@ class Engine:
         self.started = time.time()
         self.ami.on_event(self._on_event)
         self.ami.on_connect(self._resync)
+
+    # -- after hours ----------------------------------------------------------------
+    def _closed(self, department: str | None) -> str | None:
+        decision = hours_calendar.decide(self.calendar, self.now(), department)
+        return None if decision.open else decision.reason
+
+    async def _media(self, rec: CallRecord) -> dict | None:
+        """Voicemail: trimmed, transcoded, hashed; due on the department's next opening."""
+        if rec.voicemail is None:
+            return None
+        s = self.settings
+        src = s.host_path(s.recordings_dir) / rec.voicemail
+        audio = await asyncio.to_thread(transcode.process, src, s.state_dir / "voicemail", rec.linkedid)
+        # the engine's clock (which tests set) when it is earlier than the call's own end
+        ended = datetime.fromtimestamp(rec.ended_at or rec.started_at, UTC)
+        decision = hours_calendar.decide(self.calendar, min(self.now(), ended), rec.department)
+        if decision.next_open is not None:
+            rec.due_at = decision.next_open.timestamp()
+        return {"kind": "voicemail", "path": audio.path or str(src), "mime": audio.mime if audio.path else "audio/wav",
+                "seconds": audio.seconds, "bytes": audio.bytes, "sha256": audio.sha256, "status": audio.status,
+                "error": audio.error}
 
     # -- AMI ----------------------------------------------------------------------
     def _on_event(self, msg: Message) -> None:
@@ -93,6 +124,7 @@ class Engine:
             "intake": self.intake.stats, "agi": {k: v for k, v in self.agi.stats.items() if k != "command_seconds"},
             "uptime": round(time.time() - self.started, 1),
             "menu": self.menu.status(),
+            "calendar_warnings": hours_calendar.coverage(self.now().date(), self.calendar),
         }
         body["ok"] = bool(body["ami"] and body["fastagi"] and db)
         return body
@@ -100,6 +132,8 @@ class Engine:
     # -- lifecycle ----------------------------------------------------------------
     async def run(self, ready: asyncio.Event | None = None) -> None:
         s = self.settings
+        for warning in hours_calendar.coverage(self.now().date(), self.calendar):
+            log.warning("calendar: %s", warning)
         await self.agi.start()
         runner = web.AppRunner(self.http, access_log=None)
         await runner.setup()

@@ -15,6 +15,8 @@ QUEUE = "hl-queue"             # queue a call and journal what happened
 CONNECT = "hl-connect"         # gosub run on the agent's channel when it answers
 END = "hl-end"                 # hangup handler: last journal line + notify the engine
 AGENTS = "hl-agents"           # context of the agents' SIP endpoints (feature codes only)
+VOICEMAIL = "hl-voicemail"     # after hours: record a message (Record, silence-trimmed later)
+FAX = "hl-fax"                 # receive a fax (spandsp)
 NATIVE_MENU = "hl-native-menu"  # the same menu in plain dialplan (benchmark peer)
 LOCAL_AGENTS = "hl-local-agents"  # answering machines standing in for agents (benchmarks)
 
@@ -36,6 +38,7 @@ V_SIM_CID = "HL_SIM_CID"    # base64 caller number, decoded by SIM_TRUNK
 V_SIM_DTMF = "HL_SIM_DTMF"  # digits the simulated citizen sends (SendDTMF syntax)
 V_SIM_WAIT = "HL_SIM_WAIT"  # seconds before the first digit
 V_SIM_TALK = "HL_SIM_TALK"  # seconds the citizen stays on the line after the digits
+V_SIM_PLAY = "HL_SIM_PLAY"  # a sound the citizen says after the digits (e.g. a voicemail)
 
 # AMI
 EV_CALL_END = "HotlineCallEnd"  # UserEvent sent by END; carries the linkedid
@@ -43,5 +46,5 @@ EV_CALL_END = "HotlineCallEnd"  # UserEvent sent by END; carries the linkedid
 # Journal: one file per call, written by Asterisk itself (see asterisk_conf README)
 JOURNAL_SUFFIX = ".log"
 
-ACTIONS = ("queue", "hangup")
+ACTIONS = ("queue", "hangup", "voicemail")
 LANGUAGES = ("cmn", "yue", "en")

@@ -21,6 +21,7 @@ class SimCall:
     dtmf: str = ""
     talk: float = 5
     wait: float = 1.5
+    play: str = ""      # a sound (Asterisk name) the citizen says after the digits
 
 
 def validate(call: SimCall) -> None:
@@ -31,6 +32,8 @@ def validate(call: SimCall) -> None:
         raise BadRequest("--dtmf may hold only 0-9 * # and w (half-second pause), at most 64")
     if not 0 <= call.talk <= 3600 or not 0 <= call.wait <= 60:
         raise BadRequest("--talk must be 0-3600 s and --wait 0-60 s")
+    if call.play and not re.fullmatch(r"[a-z0-9_/-]{1,80}", call.play):
+        raise BadRequest("play must be a sound name such as hotline/faq_card")
     if len(call.caller.encode()) > 200:
         raise BadRequest("--from is longer than 200 bytes")
 
@@ -49,4 +52,5 @@ async def originate(ami: AmiSession, call: SimCall, linkedid: str, timeout: floa
         Channel=f"Local/s@{contract.SIM_CALLER}", Context=contract.SIM_TRUNK, Exten=call.to, Priority=1,
         Async="true", ChannelId=linkedid, OtherChannelId=linkedid + "-c",
         Variable=[f"{contract.V_SIM_CID}={cid}", f"{contract.V_SIM_DTMF}={call.dtmf}",
-                  f"{contract.V_SIM_WAIT}={call.wait:g}", f"{contract.V_SIM_TALK}={call.talk:g}"])
+                  f"{contract.V_SIM_WAIT}={call.wait:g}", f"{contract.V_SIM_TALK}={call.talk:g}",
+                  f"{contract.V_SIM_PLAY}={call.play}"])

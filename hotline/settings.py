@@ -95,6 +95,7 @@ class Settings:
     menus: Path = Path(__file__).resolve().parent.parent / "ivr" / "flows"
     demo_agents: bool = True
     queue_timeout: int = 600
+    voicemail_max_seconds: int = 120
     journal_sweep_seconds: float = 2.0
     queue_strategy: str = "leastrecent"  # app_queue strategy of the department queues
     verbose_log: bool = False  # Asterisk writes verbose(3) to log/verbose.log (tests: which prompt played)

@@ -19,6 +19,7 @@ class Started:
     entry: str
     t: float
     remembered_language: str | None = None
+    closed: str | None = None   # why the number is closed now (business calendar); None: open
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class SetVars:
 
 @dataclass(frozen=True)
 class Finish:
-    action: str                 # "queue" | "hangup"
+    action: str                 # "queue" | "hangup" | "voicemail"
     department: str | None
 
 
@@ -117,6 +118,8 @@ def start(menu: Menu, event: Started) -> tuple[State, list[Command]]:
     if entry is None:  # a number the menu does not know: a person takes it
         return _finish(menu, State(entry=event.entry, language=remembered), ToDepartment(menu.operator))
     state = State(entry=entry.number, language=entry.language, remembered=remembered)
+    if event.closed is not None:
+        return _after_hours(menu, state, entry.department or menu.operator)
     if entry.start is None:
         return _finish(menu, state, ToDepartment(entry.department or menu.operator))
     return _enter(menu, state, entry.start)
@@ -217,6 +220,14 @@ def _enter(menu: Menu, state: State, node_id: str) -> tuple[State, list[Command]
 def _ask(menu: Menu, state: State, node_id: str) -> Ask:
     node = menu.nodes[node_id]
     return Ask(node.prompt, _lang(menu, state), node.timeout)
+
+
+def _after_hours(menu: Menu, state: State, department: str) -> tuple[State, list[Command]]:
+    """Closed: say so in the caller's language and take a message for the department."""
+    lang = state.language or state.remembered or menu.default_language
+    state = replace(state, department=department, finished=True, node=None, language=lang)
+    return state, [SetVars({"HL_PATH": "", "HL_LANG": lang, "HL_DEPT": department, "HL_ACTION": "voicemail"}),
+                   Play("closed", lang), Finish("voicemail", department)]
 
 
 def _finish(menu: Menu, state: State, action: Action) -> tuple[State, list[Command]]:

@@ -20,8 +20,10 @@ LanguageLookup = Callable[[str], Awaitable[str | None]]
 
 class IvrRunner:
     def __init__(self, menu_source: Callable[[], Menu], prompts: PromptCatalogue, speech: Speech,
-                 tickets: TicketLookup, languages: LanguageLookup, clock=time.time):
+                 tickets: TicketLookup, languages: LanguageLookup,
+                 closed: Callable[[str | None], str | None] = lambda department: None, clock=time.time):
         self._menu_source = menu_source
+        self.closed = closed  # department (None: the centre) -> why it is closed now, or None
         self.prompts, self.speech = prompts, speech
         self.tickets, self.languages = tickets, languages
         self.clock = clock
@@ -32,7 +34,9 @@ class IvrRunner:
         entry = channel.headers.get("agi_arg_1", "")
         caller = channel.headers.get("agi_callerid", "")
         remembered = await self.languages(caller) if caller.isdigit() else None
-        state, commands = machine.start(menu, machine.Started(entry, self.clock(), remembered))
+        known = menu.entries.get(entry)
+        closed = self.closed(known.department if known else None)
+        state, commands = machine.start(menu, machine.Started(entry, self.clock(), remembered, closed))
         uniqueid = channel.headers.get("agi_uniqueid", "")
         while commands:
             event = None

@@ -96,3 +96,30 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# -- ticket workflow (migration 0004) ------------------------------------------------------
+# Columns on tickets for the closed loop, added to the existing mapping rather than by
+# editing the Ticket class above (see tickets/workflow.py for what they mean).
+from sqlalchemy.orm import add_mapped_attribute  # noqa: E402
+
+add_mapped_attribute(Ticket, "owner", mapped_column(String(64), index=True))  # the agent who took the call
+add_mapped_attribute(Ticket, "escalated", mapped_column(Boolean, default=False, nullable=False))
+add_mapped_attribute(Ticket, "reply", mapped_column(Text))  # the department's reply, or the on-the-spot answer
+add_mapped_attribute(Ticket, "satisfaction", mapped_column(String(32)))  # satisfied | basically_satisfied | not_satisfied
+
+
+class TicketHistory(Base):
+    """Every workflow change of a ticket: who, when, what (one row per action)."""
+
+    __tablename__ = "ticket_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)

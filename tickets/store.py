@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from calls.record import CallRecord
 from hotline.errors import BadRequest, DatabaseUnavailable, NotFound
 
-from .models import ApiToken, CallRecord as CallRow, CallerPref, Ticket
+from .models import ApiToken, Attachment, CallRecord as CallRow, CallerPref, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -86,15 +86,20 @@ class Store:
             recording=rec.recording, disposition=str(rec.disposition), fallback=rec.fallback,
             hangup_cause=rec.hangup_cause, callback_requested=rec.callback_requested,
             channel=rec.channel, journal=journal)
+        # a voicemail is work for the department's next working day: call the citizen back
+        category = "callback_needed" if (rec.voicemail or rec.callback_requested) else None
         ticket = dict(linkedid=rec.linkedid, caller=rec.caller, dialed=rec.dialed, language=rec.language,
-                      department=rec.department, category=None, status="new", created_at=now, updated_at=now)
+                      department=rec.department, category=category, status="new", created_at=now, updated_at=now,
+                      due_at=_ts(rec.due_at) if getattr(rec, "due_at", None) else None)
         return call, ticket
 
-    async def ingest_many(self, items: list[tuple[CallRecord, str]]) -> dict[str, tuple[int, bool]]:
-        """Batch form of ingest(): one transaction, one existence query, two bulk inserts.
+    async def ingest_many(self, items: list[tuple]) -> dict[str, tuple[int, bool]]:
+        """Batch form of ingest(): one transaction, one existence query, bulk inserts.
+        Items are (record, journal) or (record, journal, attachment dict or None).
         Returns linkedid -> (ticket id, created). Exactly once per linkedid, like ingest()."""
         now = datetime.now(UTC)
-        unique = {rec.linkedid: (rec, journal) for rec, journal in items}
+        unique = {it[0].linkedid: (it[0], it[1]) for it in items}
+        attachments = {it[0].linkedid: it[2] for it in items if len(it) > 2 and it[2]}
         try:
             async with self.sessions.begin() as s:
                 found = (await s.execute(select(Ticket.linkedid, Ticket.id)
@@ -105,6 +110,10 @@ class Store:
                     await s.execute(insert(CallRow), [c for c, _ in fresh])
                     rows = await s.execute(insert(Ticket).returning(Ticket.linkedid, Ticket.id), [t for _, t in fresh])
                     result.update({linkedid: (tid, True) for linkedid, tid in rows.all()})
+                    extra = [{**a, "ticket_id": result[lid][0], "linkedid": lid, "created_at": now}
+                             for lid, a in attachments.items() if result.get(lid, (0, False))[1]]
+                    if extra:
+                        await s.execute(insert(Attachment), extra)
                     await self._remember_languages(s, [rec for lid, (rec, _) in unique.items()
                                                        if result.get(lid, (0, False))[1]], now)
                 return result
@@ -211,6 +220,30 @@ class Store:
             return None
         return {c.name: getattr(row, c.name) for c in CallRow.__table__.columns}
 
+    async def attachments(self, ticket_id: int) -> list[dict]:
+        async with self.sessions() as s:
+            rows = (await s.scalars(select(Attachment).where(Attachment.ticket_id == ticket_id)
+                                    .order_by(Attachment.id))).all()
+        return [{c.name: (_iso(getattr(r, c.name)) if c.name == "created_at" else getattr(r, c.name))
+                 for c in Attachment.__table__.columns} for r in rows]
+
+    async def attachment(self, attachment_id: int) -> dict:
+        async with self.sessions() as s:
+            r = await s.scalar(select(Attachment).where(Attachment.id == attachment_id))
+        if r is None:
+            raise NotFound(f"no attachment {attachment_id}")
+        return {c.name: getattr(r, c.name) for c in Attachment.__table__.columns}
+
+    async def callbacks(self, department: str | None, limit: int = 100) -> list[dict]:
+        """The morning shift's list: tickets waiting for a call back, oldest first."""
+        q = (select(Ticket, CallRow).outerjoin(CallRow, CallRow.linkedid == Ticket.linkedid)
+             .where(Ticket.category == "callback_needed", Ticket.status == "new"))
+        if department:
+            q = q.where(Ticket.department == department)
+        async with self.sessions() as s:
+            rows = (await s.execute(q.order_by(Ticket.created_at, Ticket.id).limit(limit))).all()
+        return [ticket_json(t, c) for t, c in rows]
+
     async def count_calls(self) -> int:
         async with self.sessions() as s:
             return await s.scalar(select(func.count()).select_from(CallRow))
@@ -230,6 +263,163 @@ class Store:
                                                         ApiToken.revoked.is_(False)))
         return row.role if row else None
 
+    # -- ticket workflow (tickets/workflow.py, tickets/deadlines.py) --------------------
+    # The composition root may set `store.calendar` (hours.model.Calendar),
+    # `store.deadline_days` ({category: working days}) and `store.clock` (() -> aware
+    # datetime); the defaults are chinese-calendar in Asia/Shanghai,
+    # tickets.deadlines.DEFAULT_DAYS and the wall clock.
+    def _wf_calendar(self, calendar=None):
+        return calendar or getattr(self, "calendar", None)
+
+    def _wf_now(self, now: datetime | None = None) -> datetime:
+        """`now`, else `store.clock()` when the composition root set one, else the wall clock."""
+        clock = getattr(self, "clock", None)
+        return (now or (clock() if clock else datetime.now(UTC))).astimezone(UTC)
+
+    @staticmethod
+    def _wf_state(t: Ticket, call_agent: str | None, now: datetime, cal):
+        from . import deadlines as dl, workflow as wf
+        if t.status not in {x.value for x in wf.Status}:
+            raise wf.TransitionRefused(f"ticket {t.id} is {t.status}: not a workflow status", status=t.status)
+        held = t.status in wf.HELD_BY_DEPARTMENT
+        overdue = bool(held and t.due_at is not None and dl.state_at(t.due_at, now, cal) == dl.OVERDUE)
+        return wf.TicketState(status=wf.Status(t.status), department=t.department, category=t.category,
+                              owner=t.owner or call_agent, escalated=bool(t.escalated), reply=t.reply,
+                              satisfaction=t.satisfaction, overdue=overdue)
+
+    @staticmethod
+    def _wf_json(t: Ticket, call_agent: str | None, now: datetime, cal) -> dict:
+        from . import deadlines as dl, workflow as wf
+        deadline = None
+        if t.status in wf.HELD_BY_DEPARTMENT and t.due_at is not None:
+            deadline = dl.state_at(t.due_at, now, cal)
+        return {"id": t.id, "status": t.status, "department": t.department, "category": t.category,
+                "owner": t.owner or call_agent, "escalated": bool(t.escalated), "reply": t.reply,
+                "satisfaction": t.satisfaction, "due_at": _iso(t.due_at), "deadline": deadline,
+                "created_at": _iso(t.created_at), "updated_at": _iso(t.updated_at)}
+
+    async def _wf_read(self, s, ticket_id: int):
+        """The ticket and the agent who answered its call (None when no ticket)."""
+        return (await s.execute(select(Ticket, CallRow.agent).outerjoin(CallRow, CallRow.linkedid == Ticket.linkedid)
+                                .where(Ticket.id == ticket_id))).first()
+
+    async def transition(self, ticket_id: int, action: str, actor: str, role: str, *,
+                         now: datetime | None = None, calendar=None, **args) -> dict:
+        """Apply a workflow action: guard and act in one transaction, with its history row.
+        Refuses (stale-update) when the ticket changed between the read and the write.
+        Returns the ticket's workflow view plus the history entry and the actions now
+        available to the same actor."""
+        from . import deadlines as dl, workflow as wf
+        from .models import TicketHistory
+        act = wf.parse_action(action, args)
+        who = wf.Actor.of(actor, role)
+        now = self._wf_now(now)
+        cal = self._wf_calendar(calendar)
+        try:
+            async with self.sessions.begin() as s:
+                row = await self._wf_read(s, ticket_id)
+                if row is None:
+                    raise NotFound(f"no ticket {ticket_id}")
+                t, call_agent = row
+                read_status, read_updated = t.status, t.updated_at
+                before = self._wf_state(t, call_agent, now, cal)
+                after, entry = wf.apply(before, act, who)
+                values = dict(status=after.status.value, department=after.department, category=after.category,
+                              owner=after.owner, escalated=after.escalated, reply=after.reply,
+                              satisfaction=after.satisfaction, updated_at=now)
+                if before.owner and t.owner is None:  # the call's agent, written down now
+                    entry.details.setdefault("owner", before.owner)
+                if act.name is wf.Act.DISPATCH:
+                    # the deadline runs from the day the ticket was created, or last reopened
+                    start = await s.scalar(select(func.max(TicketHistory.at)).where(
+                        TicketHistory.ticket_id == ticket_id, TicketHistory.action == wf.Act.REOPEN.value))
+                    due = dl.due_at(start or t.created_at, after.category, cal, getattr(self, "deadline_days", None))
+                    values["due_at"] = due
+                    entry.details["due_at"] = _iso(due)
+                res = await s.execute(
+                    update(Ticket).where(Ticket.id == ticket_id, Ticket.status == read_status,
+                                         Ticket.updated_at == read_updated)
+                    .values(**values).execution_options(synchronize_session=False))
+                if res.rowcount != 1:
+                    raise wf.StaleUpdate(f"ticket {ticket_id} changed while {act.name} was decided (it was "
+                                         f"{read_status}); read it again", action=str(act.name))
+                h = TicketHistory(ticket_id=ticket_id, at=now, actor=entry.actor, role=entry.role,
+                                  action=entry.action, from_status=entry.from_status,
+                                  to_status=entry.to_status, details=entry.details)
+                s.add(h)
+                await s.flush()
+                history_id = h.id
+                await s.refresh(t)  # the row as written
+                view = self._wf_json(t, call_agent, now, cal)
+                actions = wf.available(self._wf_state(t, call_agent, now, cal), who)
+        except DB_ERRORS as e:
+            raise DatabaseUnavailable(f"database unavailable: {type(e).__name__}") from e
+        view["history"] = {"id": history_id, "at": _iso(now), "actor": entry.actor, "role": entry.role,
+                           "action": entry.action, "from_status": entry.from_status,
+                           "to_status": entry.to_status, "details": entry.details}
+        view["actions"] = actions
+        return view
+
+    async def workflow_ticket(self, ticket_id: int, now: datetime | None = None, calendar=None) -> dict:
+        """The workflow view of one ticket: status, owner, department, deadline state, ..."""
+        now = self._wf_now(now)
+        try:
+            async with self.sessions() as s:
+                row = await self._wf_read(s, ticket_id)
+        except DB_ERRORS as e:
+            raise DatabaseUnavailable(f"database unavailable: {type(e).__name__}") from e
+        if row is None:
+            raise NotFound(f"no ticket {ticket_id}")
+        return self._wf_json(row[0], row[1], now, self._wf_calendar(calendar))
+
+    async def history(self, ticket_id: int) -> list[dict]:
+        """Every workflow change of the ticket, oldest first."""
+        from .models import TicketHistory
+        try:
+            async with self.sessions() as s:
+                if await s.scalar(select(Ticket.id).where(Ticket.id == ticket_id)) is None:
+                    raise NotFound(f"no ticket {ticket_id}")
+                rows = (await s.scalars(select(TicketHistory).where(TicketHistory.ticket_id == ticket_id)
+                                        .order_by(TicketHistory.id))).all()
+        except DB_ERRORS as e:
+            raise DatabaseUnavailable(f"database unavailable: {type(e).__name__}") from e
+        return [{"id": h.id, "at": _iso(h.at), "actor": h.actor, "role": h.role, "action": h.action,
+                 "from_status": h.from_status, "to_status": h.to_status, "details": h.details}
+                for h in rows]
+
+    async def overdue(self, department: str, now: datetime | None = None, *, warnings: bool = False,
+                      calendar=None) -> list[dict]:
+        """The department's late tickets (dispatched or accepted, due date passed), the
+        longest late first; with warnings=True also those due within 1 working day."""
+        from . import deadlines as dl, workflow as wf
+        now = self._wf_now(now)
+        cal = self._wf_calendar(calendar)
+        q = (select(Ticket, CallRow.agent).outerjoin(CallRow, CallRow.linkedid == Ticket.linkedid)
+             .where(Ticket.department == department, Ticket.due_at.is_not(None),
+                    Ticket.status.in_([s.value for s in wf.HELD_BY_DEPARTMENT])))
+        if not warnings:
+            q = q.where(Ticket.due_at < now)  # due_at is the end of the due date: passed = overdue
+        try:
+            async with self.sessions() as s:
+                rows = (await s.execute(q.order_by(Ticket.due_at, Ticket.id))).all()
+        except DB_ERRORS as e:
+            raise DatabaseUnavailable(f"database unavailable: {type(e).__name__}") from e
+        today = dl.local_date(now, cal)
+        out = []
+        for t, agent in rows:
+            item = self._wf_json(t, agent, now, cal)
+            if item["deadline"] == dl.OVERDUE or (warnings and item["deadline"] == dl.WARNING):
+                item["working_days_late"] = dl.working_days_late(dl.local_date(t.due_at, cal), today, cal)
+                out.append(item)
+        return out
+
+    async def token_identity(self, token: str) -> tuple[str, str] | None:
+        """(role, name) of a valid token; the name identifies the actor (agent id, or the
+        department code for department tokens: "tax" or "tax/zhang")."""
+        async with self.sessions() as s:
+            row = await s.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token),
+                                                        ApiToken.revoked.is_(False)))
+        return (row.role, row.name) if row else None
 
 def ticket_json(t: Ticket, c: CallRow | None) -> dict:
     return {

@@ -5,10 +5,11 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
-from ..errors import BadRequest, Forbidden, HotlineError, Unauthorized
+from ..errors import BadRequest, Forbidden, HotlineError, NotFound, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,39 @@ async def get_ticket(request: web.Request) -> web.Response:
     return web.json_response(await request.app[DEPS].store.ticket(ticket_id), dumps=_dumps)
 
 
+@roles("agent", "supervisor", "department", "ops")
+async def callbacks(request: web.Request) -> web.Response:
+    """The callback list for the morning shift (voicemails and booked callbacks)."""
+    items = await request.app[DEPS].store.callbacks(request.query.get("department"), limit=_int(request, "limit", 100))
+    return web.json_response({"items": items}, dumps=_dumps)
+
+
+@roles("agent", "supervisor", "ops", "auditor")
+async def ticket_attachments(request: web.Request) -> web.Response:
+    try:
+        ticket_id = int(request.match_info["id"])
+    except ValueError:
+        raise BadRequest("ticket id must be an integer") from None
+    items = await request.app[DEPS].store.attachments(ticket_id)
+    for a in items:
+        a.pop("path", None)  # files are fetched through the API, never by path
+        a["content"] = f"/api/v1/attachments/{a['id']}/content"
+    return web.json_response({"items": items}, dumps=_dumps)
+
+
+@roles("agent", "supervisor")
+async def attachment_content(request: web.Request) -> web.StreamResponse:
+    try:
+        attachment_id = int(request.match_info["id"])
+    except ValueError:
+        raise BadRequest("attachment id must be an integer") from None
+    a = await request.app[DEPS].store.attachment(attachment_id)
+    path = Path(a["path"] or "")
+    if not path.is_file():
+        raise NotFound(f"attachment {attachment_id} has no file ({a['status']}: {a['error'] or 'missing'})")
+    return web.FileResponse(path, headers={"Content-Type": a["mime"] or "application/octet-stream"})
+
+
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text format; loopback-only like everything else."""
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -123,4 +157,7 @@ def make_app(deps: Deps) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/api/v1/tickets", list_tickets)
     app.router.add_get("/api/v1/tickets/{id}", get_ticket)
+    app.router.add_get("/api/v1/tickets/{id}/attachments", ticket_attachments)
+    app.router.add_get("/api/v1/attachments/{id}/content", attachment_content)
+    app.router.add_get("/api/v1/callbacks", callbacks)
     return app

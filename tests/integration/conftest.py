@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from hotline.asterisk import install, process, secrets
 from hotline.dialer import SimCall, new_linkedid, originate
 from ivr import loader, prompts
 
+WORKING_DAY = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 PG_URL = os.environ.get("HOTLINE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 ROOT = Path(os.environ.get("HOTLINE_ASTERISK_ROOT", "/var/lib/hotline/asterisk-root"))
 
@@ -114,6 +116,9 @@ class Harness:
 
     async def start(self) -> Engine:
         self.engine = Engine(self.settings, phones=False)
+        # office hours matter to the department numbers: unless a test says otherwise it is
+        # Friday 27 November 2026, 10:00 in Beijing (a working day, tax is open)
+        self.engine.now = lambda: WORKING_DAY
         ready = asyncio.Event()
         self.task = asyncio.create_task(self.engine.run(ready))
         waiter = asyncio.create_task(ready.wait())
@@ -160,9 +165,9 @@ async def hotline(request, asterisk, phones, tmp_path_factory):
 
 
 async def call(driver: AmiSession, s, to: str, caller: str = "13800138000", dtmf: str = "",
-               talk: float = 3, wait: float = 1.5) -> str:
+               talk: float = 3, wait: float = 1.5, play: str = "") -> str:
     linkedid = new_linkedid(s.node)
-    await originate(driver, SimCall(to=to, caller=caller, dtmf=dtmf, talk=talk, wait=wait), linkedid)
+    await originate(driver, SimCall(to=to, caller=caller, dtmf=dtmf, talk=talk, wait=wait, play=play), linkedid)
     return linkedid
 
 

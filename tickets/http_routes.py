@@ -1,0 +1,106 @@
+"""HTTP routes of the ticket workflow. Wire them with `add_routes(app)` after make_app().
+
+- POST /api/v1/tickets/{id}/actions/{action}   body: the action's arguments as a JSON object
+  (empty body = no arguments). 200 with the ticket's workflow view, the history entry
+  written and the actions the caller may take next. Errors: bad-request (400: bad JSON,
+  not an object, unknown or missing field, unknown action), role-not-allowed / not-owner /
+  not-own-department (403), not-found (404), transition-refused / stale-update (409).
+- GET /api/v1/tickets/{id}/history   {"ticket": view, "items": [entry, ...]} oldest first.
+- GET /api/v1/departments/{code}/overdue[?warnings=1]   {"department", "items": [...]}.
+
+The actor is the bearer token's name: the agent id for agents ("agent1002", the owner of
+the tickets whose calls they answered), the department code for departments ("tax" or
+"tax/zhang"). Agent and department tokens without a name may not act.
+"""
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from hotline.errors import BadRequest
+from hotline.http.app import DEPS, ROLE, roles
+
+from . import workflow as wf
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def _ticket_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+        raise BadRequest("ticket id must be an integer")
+    return int(raw)
+
+
+async def _actor(request: web.Request) -> wf.Actor:
+    """Who is calling: the token's role (checked by the auth middleware) and name."""
+    role = request[ROLE]
+    token = request.headers.get("Authorization", "").partition(" ")[2].strip()
+    ident = await request.app[DEPS].store.token_identity(token)
+    name = (ident[1] if ident else "") or ""
+    if not name:
+        if role in ("agent", "department"):
+            raise wf.RoleNotAllowed(f"this {role} token has no name: create it with "
+                                    f"--name <{'agent id' if role == 'agent' else 'department code'}>")
+        name = f"{role}:unnamed"
+    return wf.Actor.of(name, role)
+
+
+async def _body(request: web.Request) -> dict:
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    return body
+
+
+@roles("agent", "supervisor", "department")
+async def post_action(request: web.Request) -> web.Response:
+    ticket_id = _ticket_id(request)
+    body = await _body(request)
+    action = wf.parse_action(request.match_info["action"], body)  # unknown fields -> 400 here
+    who = await _actor(request)
+    result = await request.app[DEPS].store.transition(ticket_id, action.name.value, who.name, who.role,
+                                                      **action.args)
+    return web.json_response(result, dumps=_dumps)
+
+
+async def _department_may_see(request: web.Request, department: str | None) -> None:
+    if request[ROLE] == "department":
+        who = await _actor(request)
+        if not department or who.department != department:
+            raise wf.NotOwnDepartment(f"department {who.department} may only see its own tickets")
+
+
+@roles("agent", "supervisor", "department", "ops", "auditor")
+async def get_history(request: web.Request) -> web.Response:
+    ticket_id = _ticket_id(request)
+    store = request.app[DEPS].store
+    ticket = await store.workflow_ticket(ticket_id)
+    await _department_may_see(request, ticket["department"])
+    return web.json_response({"ticket": ticket, "items": await store.history(ticket_id)}, dumps=_dumps)
+
+
+@roles("agent", "supervisor", "department", "ops", "auditor")
+async def get_overdue(request: web.Request) -> web.Response:
+    code = request.match_info["code"]
+    await _department_may_see(request, code)
+    flag = request.query.get("warnings", "0")
+    if flag not in ("0", "1", "true", "false"):
+        raise BadRequest("warnings must be 0 or 1")
+    items = await request.app[DEPS].store.overdue(code, warnings=flag in ("1", "true"))
+    return web.json_response({"department": code, "items": items}, dumps=_dumps)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/api/v1/tickets/{id}/actions/{action}", post_action)
+    app.router.add_get("/api/v1/tickets/{id}/history", get_history)
+    app.router.add_get("/api/v1/departments/{code}/overdue", get_overdue)
