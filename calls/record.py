@@ -16,6 +16,7 @@ class Disposition(StrEnum):
     QUEUE_TIMEOUT = "queue_timeout"        # the centre gave up after the maximum wait
     COMPLETED_IN_IVR = "completed_in_ivr"  # self-service, no agent needed
     VOICEMAIL = "voicemail"                # after hours: the caller was offered voicemail
+    FAX = "fax"                            # a fax call (whole or partial)
 
 
 @dataclass
@@ -43,6 +44,10 @@ class CallRecord:
     channel: str = ""
     voicemail: str | None = None   # recorded file name, when the caller reached voicemail
     due_at: float | None = None    # set by the intake from the business calendar (voicemail)
+    fax: str | None = None         # received TIFF file name, when this was a fax call
+    fax_status: str = ""           # Asterisk's FAXSTATUS (SUCCESS / FAILED / ...)
+    fax_pages: int | None = None
+    fax_error: str = ""
 
 
 _AGENT_CHAN = re.compile(r"^(?:PJSIP|SIP|IAX2)/([^-/]+)-[0-9a-f]+$|^Local/([^@]+)@")
@@ -90,6 +95,8 @@ def fold(linkedid: str, entries: list[Entry]) -> CallRecord:
             qjoin, r.queue = e.ts, f.get("queue") or None
         elif e.kind == "connect" and r.answered_at is None:
             r.answered_at, r.agent = e.ts, agent_of(f.get("agent", ""))
+        elif e.kind == "fax_start":
+            r.fax = f.get("file") or None
         elif e.kind == "vm_start":
             r.voicemail = f.get("file") or None
         elif e.kind == "qleave":
@@ -101,6 +108,8 @@ def fold(linkedid: str, entries: list[Entry]) -> CallRecord:
             path_text = f.get("path", "")
             r.fallback = r.fallback or f.get("fallback") == "1"
             r.callback_requested = f.get("callback") == "1"
+            r.fax_status, r.fax_error = f.get("faxstatus", ""), f.get("faxerror", "")
+            r.fax_pages = int(f["faxpages"]) if f.get("faxpages", "").isdigit() else None
             action = f.get("action", "")
             cause = f.get("cause", "")
             r.hangup_cause = int(cause) if cause.isdigit() else None
@@ -110,6 +119,8 @@ def fold(linkedid: str, entries: list[Entry]) -> CallRecord:
     if r.answered_at is not None:
         r.disposition = Disposition.FALLBACK if r.fallback else Disposition.ANSWERED
         r.talk_seconds = round(max(0.0, r.ended_at - r.answered_at), 3)
+    elif r.fax is not None:
+        r.disposition = Disposition.FAX
     elif r.voicemail is not None:
         r.disposition = Disposition.VOICEMAIL
     elif qjoin is not None:

@@ -18,8 +18,9 @@ from hours import config as hours_config
 from ivr import prompts as ivr_prompts
 from ivr.live import LiveMenu
 from ivr.runner import IvrRunner
+from tickets.http_routes import add_routes as add_workflow_routes
 from tickets.store import UNREACHABLE, Store
-from voicemail import transcode
+from voicemail import fax, transcode
 
 from . import contract
 from .ami.protocol import Message
@@ -58,6 +59,9 @@ class Engine:
                              on_stored=lambda rec: self.metrics.calls_ingested.labels(str(rec.disposition)).inc(),
                              media=self._media)
         self.http = make_app(Deps(store=self.store, status=self.status, registry=self.metrics.registry))
+        self.store.calendar = self.calendar   # ticket deadlines in the centre's working days
+        self.store.clock = lambda: self.now()
+        add_workflow_routes(self.http)
         want_phones = s.demo_agents if phones is None else phones
         self.phones = Softphones(s, list(s.centre.agents), s.state_dir / "phones") if want_phones else None
         self.asterisk_version: str | None = None
@@ -72,10 +76,17 @@ class Engine:
         return None if decision.open else decision.reason
 
     async def _media(self, rec: CallRecord) -> dict | None:
-        """Voicemail: trimmed, transcoded, hashed; due on the department's next opening."""
+        """Voicemail: trimmed, transcoded, hashed; due on the department's next opening.
+        Fax: the pages that arrived, as a PDF."""
+        s = self.settings
+        if rec.fax is not None:
+            got = await asyncio.to_thread(fax.to_pdf, s.host_path(s.recordings_dir) / rec.fax, s.state_dir / "fax",
+                                          rec.linkedid, rec.fax_status, rec.fax_pages, rec.fax_error)
+            return {"kind": "fax", "path": got.path or str(s.host_path(s.recordings_dir) / rec.fax),
+                    "mime": got.mime if got.path else "image/tiff", "pages": got.pages, "bytes": got.bytes,
+                    "sha256": got.sha256, "status": got.status, "error": got.error}
         if rec.voicemail is None:
             return None
-        s = self.settings
         src = s.host_path(s.recordings_dir) / rec.voicemail
         audio = await asyncio.to_thread(transcode.process, src, s.state_dir / "voicemail", rec.linkedid)
         # the engine's clock (which tests set) when it is earlier than the call's own end

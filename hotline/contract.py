@@ -9,6 +9,7 @@ out elsewhere.
 INBOUND = "from-pstn"          # calls from the network enter here; reaches no outbound route
 SIM_TRUNK = "hl-sim-trunk"     # test/demo trunk: decodes an exact caller ID, then enters INBOUND
 SIM_CALLER = "hl-sim-caller"   # the citizen's side of a simulated call (Local channel ;2 half)
+SIM_FAX = "hl-sim-fax"         # a simulated fax machine sending a TIFF (SendFAX)
 START = "hl-start"             # per-call set-up: answer, record, journal, hangup handler
 ROUTE = "hl-route"             # engine IVR over FastAGI, with native fallback
 QUEUE = "hl-queue"             # queue a call and journal what happened
@@ -38,6 +39,8 @@ V_SIM_CID = "HL_SIM_CID"    # base64 caller number, decoded by SIM_TRUNK
 V_SIM_DTMF = "HL_SIM_DTMF"  # digits the simulated citizen sends (SendDTMF syntax)
 V_SIM_WAIT = "HL_SIM_WAIT"  # seconds before the first digit
 V_SIM_TALK = "HL_SIM_TALK"  # seconds the citizen stays on the line after the digits
+V_SIM_FAX = "HL_SIM_FAX"    # TIFF the simulated fax machine sends (path inside the Asterisk root)
+V_SIM_CUT = "HL_SIM_CUT"    # seconds after which the simulated fax machine hangs up (0: never)
 V_SIM_PLAY = "HL_SIM_PLAY"  # a sound the citizen says after the digits (e.g. a voicemail)
 
 # AMI

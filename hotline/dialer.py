@@ -22,6 +22,8 @@ class SimCall:
     talk: float = 5
     wait: float = 1.5
     play: str = ""      # a sound (Asterisk name) the citizen says after the digits
+    fax: str = ""       # a TIFF (path inside the Asterisk root): the caller is a fax machine
+    cut: float = 0      # the fax machine hangs up after this many seconds (0: never)
 
 
 def validate(call: SimCall) -> None:
@@ -34,6 +36,8 @@ def validate(call: SimCall) -> None:
         raise BadRequest("--talk must be 0-3600 s and --wait 0-60 s")
     if call.play and not re.fullmatch(r"[a-z0-9_/-]{1,80}", call.play):
         raise BadRequest("play must be a sound name such as hotline/faq_card")
+    if call.fax and not re.fullmatch(r"/[A-Za-z0-9_./-]{1,200}\.tiff?", call.fax):
+        raise BadRequest("fax must be an absolute .tif path inside the Asterisk root")
     if len(call.caller.encode()) > 200:
         raise BadRequest("--from is longer than 200 bytes")
 
@@ -49,8 +53,9 @@ async def originate(ami: AmiSession, call: SimCall, linkedid: str, timeout: floa
     cid = base64.b64encode(call.caller.encode()).decode()
     await ami.action(
         "Originate", timeout=timeout,
-        Channel=f"Local/s@{contract.SIM_CALLER}", Context=contract.SIM_TRUNK, Exten=call.to, Priority=1,
+        Channel=f"Local/s@{contract.SIM_FAX if call.fax else contract.SIM_CALLER}", Context=contract.SIM_TRUNK, Exten=call.to, Priority=1,
         Async="true", ChannelId=linkedid, OtherChannelId=linkedid + "-c",
         Variable=[f"{contract.V_SIM_CID}={cid}", f"{contract.V_SIM_DTMF}={call.dtmf}",
                   f"{contract.V_SIM_WAIT}={call.wait:g}", f"{contract.V_SIM_TALK}={call.talk:g}",
-                  f"{contract.V_SIM_PLAY}={call.play}"])
+                  f"{contract.V_SIM_PLAY}={call.play}", f"{contract.V_SIM_FAX}={call.fax}",
+                  f"{contract.V_SIM_CUT}={call.cut:g}"])

@@ -57,6 +57,7 @@ class Centre:
     fallback_department: str
     departments: tuple[Department, ...]
     agents: tuple[Agent, ...]
+    fax_number: str | None = None
 
     def department(self, code: str) -> Department:
         for d in self.departments:
@@ -220,7 +221,10 @@ def load_centre(path: Path) -> Centre:
                                     "department or language, or a level outside 1-5")
             skills.append(skill)
         agents.append(Agent(id=str(a["id"]), name=a.get("name", a["id"]), skills=tuple(skills)))
-    centre = Centre(centre_number=centre_number,
+    fax_number = data.get("fax_number")
+    if fax_number is not None and (not _is(_NUMBER, fax_number) or fax_number in numbers + [centre_number]):
+        raise ConfigInvalid(f"{path}: fax_number {fax_number!r} must be digits and differ from the other numbers")
+    centre = Centre(centre_number=centre_number, fax_number=fax_number,
                     fallback_department=data.get("fallback_department", "general"),
                     departments=tuple(deps), agents=tuple(agents))
     if centre.fallback_department not in codes:
