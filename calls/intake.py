@@ -28,9 +28,9 @@ BATCH = 200
 class Intake:
     def __init__(self, store: Store, journal_dir: Path, sweep_seconds: float = 2.0,
                  on_stored: Callable[[record.CallRecord], None] | None = None,
-                 media: Callable[[record.CallRecord], Awaitable[dict | None]] | None = None):
+                 media: Callable[[record.CallRecord], Awaitable[list[dict]]] | None = None):
         self.store = store
-        self.media = media  # voicemail/fax processing: the attachment for a record, or None
+        self.media = media  # recording/voicemail/fax processing: the attachments of a record
         self.on_stored = on_stored
         self.dir = journal_dir
         self.sweep_seconds = sweep_seconds
@@ -63,11 +63,11 @@ class Intake:
             ready = [item for item in map(self._read, files[start:start + BATCH]) if item is not None]
             if not ready:
                 continue
-            items = []
-            for _, rec, text in ready:
-                # media first: if we stop midway the journal is still there and this repeats
-                attachment = await self.media(rec) if self.media is not None else None
-                items.append((rec, text, attachment))
+            # media first (concurrently: each waits for its recording to close); if we stop
+            # midway the journal is still there and this repeats
+            media = (await asyncio.gather(*(self.media(rec) for _, rec, _ in ready))
+                     if self.media is not None else [None] * len(ready))
+            items = [(rec, text, m) for (_, rec, text), m in zip(ready, media)]
             try:
                 stored = await self.store.ingest_many(items)
             except DatabaseUnavailable as e:

@@ -20,6 +20,7 @@ from ivr.live import LiveMenu
 from ivr.runner import IvrRunner
 from tickets.http_routes import add_routes as add_workflow_routes
 from tickets.store import UNREACHABLE, Store
+from recordings import archive
 from voicemail import fax, transcode
 
 from . import contract
@@ -75,28 +76,37 @@ class Engine:
         decision = hours_calendar.decide(self.calendar, self.now(), department)
         return None if decision.open else decision.reason
 
-    async def _media(self, rec: CallRecord) -> dict | None:
-        """Voicemail: trimmed, transcoded, hashed; due on the department's next opening.
-        Fax: the pages that arrived, as a PDF."""
+    async def _media(self, rec: CallRecord) -> list[dict]:
+        """What a call leaves besides its record: the recording (moved to the recordings
+        store and hashed once closed), a voicemail (trimmed, Opus, due at the department's
+        next opening) or a fax (the pages that arrived, as a PDF)."""
         s = self.settings
+        out: list[dict] = []
+        if rec.recording:
+            src = s.host_path(s.recordings_dir) / rec.recording
+            await archive.settled(src)
+            got = await asyncio.to_thread(archive.archive, src, s.state_dir / "recordings", rec.linkedid,
+                                          rec.started_at)
+            out.append({"kind": "recording", "path": got.path or str(src), "mime": got.mime, "seconds": got.seconds,
+                        "bytes": got.bytes, "sha256": got.sha256, "status": got.status, "error": got.error})
         if rec.fax is not None:
             got = await asyncio.to_thread(fax.to_pdf, s.host_path(s.recordings_dir) / rec.fax, s.state_dir / "fax",
                                           rec.linkedid, rec.fax_status, rec.fax_pages, rec.fax_error)
-            return {"kind": "fax", "path": got.path or str(s.host_path(s.recordings_dir) / rec.fax),
-                    "mime": got.mime if got.path else "image/tiff", "pages": got.pages, "bytes": got.bytes,
-                    "sha256": got.sha256, "status": got.status, "error": got.error}
-        if rec.voicemail is None:
-            return None
-        src = s.host_path(s.recordings_dir) / rec.voicemail
-        audio = await asyncio.to_thread(transcode.process, src, s.state_dir / "voicemail", rec.linkedid)
-        # the engine's clock (which tests set) when it is earlier than the call's own end
-        ended = datetime.fromtimestamp(rec.ended_at or rec.started_at, UTC)
-        decision = hours_calendar.decide(self.calendar, min(self.now(), ended), rec.department)
-        if decision.next_open is not None:
-            rec.due_at = decision.next_open.timestamp()
-        return {"kind": "voicemail", "path": audio.path or str(src), "mime": audio.mime if audio.path else "audio/wav",
-                "seconds": audio.seconds, "bytes": audio.bytes, "sha256": audio.sha256, "status": audio.status,
-                "error": audio.error}
+            out.append({"kind": "fax", "path": got.path or str(s.host_path(s.recordings_dir) / rec.fax),
+                        "mime": got.mime if got.path else "image/tiff", "pages": got.pages, "bytes": got.bytes,
+                        "sha256": got.sha256, "status": got.status, "error": got.error})
+        if rec.voicemail is not None:
+            src = s.host_path(s.recordings_dir) / rec.voicemail
+            audio = await asyncio.to_thread(transcode.process, src, s.state_dir / "voicemail", rec.linkedid)
+            # the engine's clock (which tests set) when it is earlier than the call's own end
+            ended = datetime.fromtimestamp(rec.ended_at or rec.started_at, UTC)
+            decision = hours_calendar.decide(self.calendar, min(self.now(), ended), rec.department)
+            if decision.next_open is not None:
+                rec.due_at = decision.next_open.timestamp()
+            out.append({"kind": "voicemail", "path": audio.path or str(src),
+                        "mime": audio.mime if audio.path else "audio/wav", "seconds": audio.seconds,
+                        "bytes": audio.bytes, "sha256": audio.sha256, "status": audio.status, "error": audio.error})
+        return out
 
     # -- AMI ----------------------------------------------------------------------
     def _on_event(self, msg: Message) -> None:

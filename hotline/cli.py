@@ -206,6 +206,31 @@ def cmd_token(args) -> int:
     return 0
 
 
+def cmd_recordings(args) -> int:
+    from datetime import UTC, datetime
+    from recordings import purge, retention
+    from tickets.store import Store
+    s = _settings(args)
+    days = retention.load(s.config)
+
+    async def main():
+        store = Store(s.database_url)
+        try:
+            await store.migrate()
+            return await purge.purge(store, days, datetime.now(UTC), dry_run=args.dry_run)
+        finally:
+            await store.close()
+    report = asyncio.run(main())
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for r in report:
+            print(f"{r['id']:>6}  {r['kind']:9} {r['category']:16} {r['created_at'][:19]}  {r['action']}")
+        done = sum(r["action"] in ("deleted", "would delete") for r in report)
+        print(f"recordings: {done} {'would be ' if args.dry_run else ''}deleted, {len(report) - done} kept")
+    return 0
+
+
 def cmd_db(args) -> int:
     from tickets.store import Store
     s = _settings(args)
@@ -276,6 +301,11 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument("--role", required=True)
     k.add_argument("--name")
     k.set_defaults(fn=cmd_token)
+    r = sub.add_parser("recordings", help="retention: delete what is due (never legal holds)")
+    r.add_argument("action", choices=["purge"])
+    r.add_argument("--dry-run", action="store_true")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(fn=cmd_recordings)
     d = sub.add_parser("db", help="database")
     d.add_argument("action", choices=["upgrade"])
     d.set_defaults(fn=cmd_db)

@@ -52,3 +52,9 @@ class ConfigInvalid(HotlineError):
 
 class InstallFailed(HotlineError):
     id, status = "install-failed", 500
+
+
+class Tampered(HotlineError):
+    """A stored file no longer matches the hash taken when it was stored."""
+
+    id, status = "recording-tampered", 409

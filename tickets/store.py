@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from calls.record import CallRecord
 from hotline.errors import BadRequest, DatabaseUnavailable, NotFound
 
-from .models import ApiToken, Attachment, CallRecord as CallRow, CallerPref, Ticket
+from .models import AccessAudit, ApiToken, Attachment, CallRecord as CallRow, CallerPref, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,8 @@ class Store:
         Returns linkedid -> (ticket id, created). Exactly once per linkedid, like ingest()."""
         now = datetime.now(UTC)
         unique = {it[0].linkedid: (it[0], it[1]) for it in items}
-        attachments = {it[0].linkedid: it[2] for it in items if len(it) > 2 and it[2]}
+        attachments = {it[0].linkedid: (it[2] if isinstance(it[2], list) else [it[2]])
+                       for it in items if len(it) > 2 and it[2]}
         try:
             async with self.sessions.begin() as s:
                 found = (await s.execute(select(Ticket.linkedid, Ticket.id)
@@ -111,7 +112,8 @@ class Store:
                     rows = await s.execute(insert(Ticket).returning(Ticket.linkedid, Ticket.id), [t for _, t in fresh])
                     result.update({linkedid: (tid, True) for linkedid, tid in rows.all()})
                     extra = [{**a, "ticket_id": result[lid][0], "linkedid": lid, "created_at": now}
-                             for lid, a in attachments.items() if result.get(lid, (0, False))[1]]
+                             for lid, group in attachments.items() if result.get(lid, (0, False))[1]
+                             for a in group]
                     if extra:
                         await s.execute(insert(Attachment), extra)
                     await self._remember_languages(s, [rec for lid, (rec, _) in unique.items()
@@ -233,6 +235,47 @@ class Store:
         if r is None:
             raise NotFound(f"no attachment {attachment_id}")
         return {c.name: getattr(r, c.name) for c in Attachment.__table__.columns}
+
+    async def audit(self, *, actor: str, role: str, attachment_id: int | None, action: str, allowed: bool,
+                    detail: str = "") -> None:
+        async with self.sessions.begin() as s:
+            s.add(AccessAudit(at=datetime.now(UTC), actor=actor[:64], role=role[:16], attachment_id=attachment_id,
+                              action=action, allowed=allowed, detail=detail[:2000]))
+
+    async def audit_log(self, attachment_id: int | None = None, limit: int = 100) -> list[dict]:
+        q = select(AccessAudit).order_by(AccessAudit.id.desc()).limit(limit)
+        if attachment_id is not None:
+            q = q.where(AccessAudit.attachment_id == attachment_id)
+        async with self.sessions() as s:
+            rows = (await s.scalars(q)).all()
+        return [{c.name: (_iso(getattr(r, c.name)) if c.name == "at" else getattr(r, c.name))
+                 for c in AccessAudit.__table__.columns} for r in rows]
+
+    async def set_hold(self, attachment_id: int, hold: bool) -> None:
+        async with self.sessions.begin() as s:
+            done = await s.execute(update(Attachment).where(Attachment.id == attachment_id).values(legal_hold=hold))
+            if done.rowcount == 0:
+                raise NotFound(f"no attachment {attachment_id}")
+
+    async def retention_candidates(self) -> list[dict]:
+        """Audio attachments still on disk, with their ticket's category."""
+        q = (select(Attachment, Ticket.category).join(Ticket, Ticket.id == Attachment.ticket_id)
+             .where(Attachment.kind.in_(("recording", "voicemail")), Attachment.deleted_at.is_(None)))
+        async with self.sessions() as s:
+            rows = (await s.execute(q)).all()
+        out = []
+        for a, category in rows:
+            item = {c.name: getattr(a, c.name) for c in Attachment.__table__.columns}
+            if item["created_at"] is not None and item["created_at"].tzinfo is None:
+                item["created_at"] = item["created_at"].replace(tzinfo=UTC)
+            item["category"] = category
+            out.append(item)
+        return out
+
+    async def mark_deleted(self, attachment_id: int) -> None:
+        async with self.sessions.begin() as s:
+            await s.execute(update(Attachment).where(Attachment.id == attachment_id)
+                            .values(deleted_at=datetime.now(UTC)))
 
     async def callbacks(self, department: str | None, limit: int = 100) -> list[dict]:
         """The morning shift's list: tickets waiting for a call back, oldest first."""

@@ -89,7 +89,10 @@ def down(settings: Settings, wait: float = 15.0) -> bool:
         return False
     rx(settings, "core stop now")
     deadline = time.monotonic() + wait
-    while time.monotonic() < deadline and running(settings):
+    # gone means its ports are free too: an Asterisk still exiting would otherwise remove
+    # the control socket of the next one started in the same folder
+    while time.monotonic() < deadline and (running(settings) or _in_use(settings.bind, settings.ami_port, "tcp")
+                                           or _in_use(settings.bind, settings.sip_port, "udp")):
         time.sleep(0.1)
     return True
 

@@ -1,6 +1,7 @@
 """aiohttp app factory. Every /api route names the roles it admits; errors carry stable ids."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -9,7 +10,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ..errors import BadRequest, Forbidden, HotlineError, NotFound, Unauthorized
+from recordings import archive
+
+from ..errors import BadRequest, Forbidden, HotlineError, NotFound, Tampered, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +29,15 @@ class Deps:
 
 DEPS = web.AppKey("deps", Deps)
 ROLE = web.RequestKey("role", str)
+ACTOR = web.RequestKey("actor", str)
 
 
-def roles(*allowed: str):
-    """Mark a handler with the roles it admits; the auth middleware enforces it."""
+def roles(*allowed: str, audit: str | None = None):
+    """Mark a handler with the roles it admits; the auth middleware enforces it. With
+    `audit`, every attempt (refused ones too) is written to the access audit."""
     def mark(fn: Handler) -> Handler:
         fn.roles = frozenset(allowed)  # type: ignore[attr-defined]
+        fn.audit = audit  # type: ignore[attr-defined]
         return fn
     return mark
 
@@ -63,12 +69,20 @@ async def auth_mw(request: web.Request, handler: Handler) -> web.StreamResponse:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("bearer token required")
-        role = await request.app[DEPS].store.token_role(token.strip())
-        if role is None:
+        ident = await request.app[DEPS].store.token_identity(token.strip())
+        if ident is None:
             raise Unauthorized("unknown or revoked token")
+        role, name = ident
         if role not in allowed:
+            action = getattr(request.match_info.handler, "audit", None)
+            if action:
+                target = request.match_info.get("id", "")
+                await request.app[DEPS].store.audit(actor=name or role, role=role,
+                                                    attachment_id=int(target) if target.isdigit() else None,
+                                                    action=action, allowed=False, detail="role not allowed")
             raise Forbidden(f"role {role} may not use this route")
         request[ROLE] = role
+        request[ACTOR] = name or role
     return await handler(request)
 
 
@@ -126,17 +140,50 @@ async def ticket_attachments(request: web.Request) -> web.Response:
     return web.json_response({"items": items}, dumps=_dumps)
 
 
-@roles("agent", "supervisor")
+@roles("agent", "supervisor", audit="read")
 async def attachment_content(request: web.Request) -> web.StreamResponse:
+    """A recording, voicemail or fax: audited, and a recording whose hash no longer
+    matches is reported as tampered instead of being served."""
     try:
         attachment_id = int(request.match_info["id"])
     except ValueError:
         raise BadRequest("attachment id must be an integer") from None
-    a = await request.app[DEPS].store.attachment(attachment_id)
+    store = request.app[DEPS].store
+    a = await store.attachment(attachment_id)
     path = Path(a["path"] or "")
-    if not path.is_file():
-        raise NotFound(f"attachment {attachment_id} has no file ({a['status']}: {a['error'] or 'missing'})")
+    who = dict(actor=request[ACTOR], role=request[ROLE], attachment_id=attachment_id, action="read")
+    if a["deleted_at"] is not None or not path.is_file():
+        await store.audit(**who, allowed=False, detail="no file")
+        raise NotFound(f"attachment {attachment_id} has no file ({a['status']}: {a['error'] or 'deleted or missing'})")
+    if a["sha256"] and not await asyncio.to_thread(archive.verify, str(path), a["sha256"]):
+        await store.audit(**who, allowed=False, detail="hash mismatch: file changed since it was stored")
+        raise Tampered(f"attachment {attachment_id} does not match its stored sha256")
+    await store.audit(**who, allowed=True)
     return web.FileResponse(path, headers={"Content-Type": a["mime"] or "application/octet-stream"})
+
+
+@roles("supervisor", audit="hold")
+async def attachment_hold(request: web.Request) -> web.Response:
+    try:
+        attachment_id = int(request.match_info["id"])
+        body = await request.json()
+    except (ValueError, json.JSONDecodeError):
+        raise BadRequest("body must be JSON like {\"hold\": true}") from None
+    if not isinstance(body, dict) or set(body) != {"hold"} or not isinstance(body["hold"], bool):
+        raise BadRequest("body must be JSON like {\"hold\": true}")
+    store = request.app[DEPS].store
+    await store.set_hold(attachment_id, body["hold"])
+    await store.audit(actor=request[ACTOR], role=request[ROLE], attachment_id=attachment_id, action="hold",
+                      allowed=True, detail=f"legal hold {'set' if body['hold'] else 'lifted'}")
+    return web.json_response({"id": attachment_id, "legal_hold": body["hold"]})
+
+
+@roles("auditor", "supervisor")
+async def audit_log(request: web.Request) -> web.Response:
+    raw = request.query.get("attachment")
+    items = await request.app[DEPS].store.audit_log(int(raw) if raw and raw.isdigit() else None,
+                                                    limit=_int(request, "limit", 100))
+    return web.json_response({"items": items}, dumps=_dumps)
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -160,4 +207,6 @@ def make_app(deps: Deps) -> web.Application:
     app.router.add_get("/api/v1/tickets/{id}/attachments", ticket_attachments)
     app.router.add_get("/api/v1/attachments/{id}/content", attachment_content)
     app.router.add_get("/api/v1/callbacks", callbacks)
+    app.router.add_post("/api/v1/attachments/{id}/hold", attachment_hold)
+    app.router.add_get("/api/v1/audit", audit_log)
     return app

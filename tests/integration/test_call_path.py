@@ -14,8 +14,11 @@ FIELDS = {"id", "linkedid", "caller", "dialed", "language", "department", "ivr_p
           "agent", "talk_seconds", "recording", "disposition", "status", "created_at"}
 
 
-def recording_path(s, ticket) -> Path:
-    return s.host_path(s.recordings_dir) / ticket["recording"]
+async def recording_path(store, ticket) -> Path:
+    """Recordings leave Asterisk's folder for the recordings store once closed and hashed."""
+    [rec] = [a for a in await store.attachments(ticket["id"]) if a["kind"] == "recording"]
+    assert rec["status"] == "ok" and len(rec["sha256"]) == 64 and rec["path"].endswith(ticket["recording"])
+    return Path(rec["path"])
 
 
 async def settled(path: Path, timeout: float = 10) -> Path:
@@ -45,7 +48,7 @@ async def test_menu_language_department_agent_ticket(hotline, driver):
     assert t["disposition"] == "answered" and t["status"] == "new"
     assert 0 <= t["wait_seconds"] < 10
     assert 3.0 <= t["talk_seconds"] <= 6.0
-    duration, level = rms(await settled(recording_path(s, t)))
+    duration, level = rms(await settled(await recording_path(hotline.store, t)))
     assert duration >= t["talk_seconds"] and level > 0.01, (duration, level)
 
     c = await ticket_for(hotline.store, hrss)
