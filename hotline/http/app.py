@@ -186,6 +186,16 @@ async def audit_log(request: web.Request) -> web.Response:
     return web.json_response({"items": items}, dumps=_dumps)
 
 
+PAGES = Path(__file__).with_name("pages")
+
+
+async def player_page(request: web.Request) -> web.Response:
+    """The page holds no data: it asks for the user's token and fetches through the API."""
+    if not request.match_info["id"].isdigit():
+        raise NotFound("no such attachment")
+    return web.Response(text=(PAGES / "player.html").read_text(), content_type="text/html")
+
+
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text format; loopback-only like everything else."""
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -209,4 +219,5 @@ def make_app(deps: Deps) -> web.Application:
     app.router.add_get("/api/v1/callbacks", callbacks)
     app.router.add_post("/api/v1/attachments/{id}/hold", attachment_hold)
     app.router.add_get("/api/v1/audit", audit_log)
+    app.router.add_get("/play/{id}", player_page)
     return app

@@ -31,6 +31,10 @@ async def test_recording_access_is_audited_verified_and_role_checked(hotline, dr
             f.write(b"\x00" * 64)
         async with http.get(url, headers={"Authorization": f"Bearer {agent}"}) as r:
             assert r.status == 409 and (await r.json())["error"] == "recording-tampered"
+        # the playback page carries no data: it fetches the content with the user's token
+        async with http.get(f"{s.http_url}/play/{rec['id']}") as r:
+            page = await r.text()
+            assert r.status == 200 and "/api/v1/attachments/" in page and "Authorization" in page
     log = await hotline.store.audit_log(rec["id"])
     assert [(e["actor"], e["allowed"]) for e in reversed(log)] == [("agent1002", True), ("ops-1", False),
                                                                    ("agent1002", False)]
