@@ -9,7 +9,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .transcode import sha256_of
+from recordings.archive import sha256_of
 
 MAX_BYTES = 64 * 1024 * 1024
 MAX_PAGES = 200

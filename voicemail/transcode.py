@@ -5,10 +5,11 @@ result with status empty/error and a message that ends up on the ticket.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+
+from recordings.archive import sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +27,6 @@ class Audio:
     sha256: str | None = None
     error: str | None = None
     mime: str = "audio/ogg"
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def process(src: Path, dest_dir: Path, name: str) -> Audio:

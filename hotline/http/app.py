@@ -86,6 +86,13 @@ async def auth_mw(request: web.Request, handler: Handler) -> web.StreamResponse:
     return await handler(request)
 
 
+def _id(request: web.Request, what: str = "id") -> int:
+    try:
+        return int(request.match_info["id"])
+    except ValueError:
+        raise BadRequest(f"{what} must be an integer") from None
+
+
 def _int(request: web.Request, name: str, default: int) -> int:
     raw = request.query.get(name)
     if raw is None:
@@ -113,10 +120,7 @@ async def list_tickets(request: web.Request) -> web.Response:
 
 @roles("agent", "supervisor", "ops", "auditor")
 async def get_ticket(request: web.Request) -> web.Response:
-    try:
-        ticket_id = int(request.match_info["id"])
-    except ValueError:
-        raise BadRequest("ticket id must be an integer") from None
+    ticket_id = _id(request, "ticket id")
     return web.json_response(await request.app[DEPS].store.ticket(ticket_id), dumps=_dumps)
 
 
@@ -129,10 +133,7 @@ async def callbacks(request: web.Request) -> web.Response:
 
 @roles("agent", "supervisor", "ops", "auditor")
 async def ticket_attachments(request: web.Request) -> web.Response:
-    try:
-        ticket_id = int(request.match_info["id"])
-    except ValueError:
-        raise BadRequest("ticket id must be an integer") from None
+    ticket_id = _id(request, "ticket id")
     items = await request.app[DEPS].store.attachments(ticket_id)
     for a in items:
         a.pop("path", None)  # files are fetched through the API, never by path
@@ -144,10 +145,7 @@ async def ticket_attachments(request: web.Request) -> web.Response:
 async def attachment_content(request: web.Request) -> web.StreamResponse:
     """A recording, voicemail or fax: audited, and a recording whose hash no longer
     matches is reported as tampered instead of being served."""
-    try:
-        attachment_id = int(request.match_info["id"])
-    except ValueError:
-        raise BadRequest("attachment id must be an integer") from None
+    attachment_id = _id(request, "attachment id")
     store = request.app[DEPS].store
     a = await store.attachment(attachment_id)
     path = Path(a["path"] or "")
