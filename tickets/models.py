@@ -54,6 +54,11 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the closed loop (tickets/workflow.py, migration 0004)
+    owner: Mapped[str | None] = mapped_column(String(64), index=True)  # the agent who took the call
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    reply: Mapped[str | None] = mapped_column(Text)  # the department's reply, or the on-the-spot answer
+    satisfaction: Mapped[str | None] = mapped_column(String(32))  # satisfied | basically_satisfied | not_satisfied
 
 
 class CallerPref(Base):
@@ -113,17 +118,6 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-# -- ticket workflow (migration 0004) ------------------------------------------------------
-# Columns on tickets for the closed loop, added to the existing mapping rather than by
-# editing the Ticket class above (see tickets/workflow.py for what they mean).
-from sqlalchemy.orm import add_mapped_attribute  # noqa: E402
-
-add_mapped_attribute(Ticket, "owner", mapped_column(String(64), index=True))  # the agent who took the call
-add_mapped_attribute(Ticket, "escalated", mapped_column(Boolean, default=False, nullable=False))
-add_mapped_attribute(Ticket, "reply", mapped_column(Text))  # the department's reply, or the on-the-spot answer
-add_mapped_attribute(Ticket, "satisfaction", mapped_column(String(32)))  # satisfied | basically_satisfied | not_satisfied
 
 
 class TicketHistory(Base):
