@@ -89,14 +89,11 @@ def scenes(draw):
 
 # -- an independent, brute-force reading of the rules -------------------------------------------
 def step_now(call, now, policy):
-    """The call's current step, straight from the documented definition."""
-    s = -1
-    for i, step in enumerate(policy.steps_for(call.department)):
-        if call.arrived + step.after_seconds <= now:
-            s = i
-        else:
-            break
-    return s
+    """The call's current step, straight from the documented definition: the last step
+    whose start time has come (stated independently of the implementation's loop)."""
+    started = [i for i, step in enumerate(policy.steps_for(call.department))
+               if call.arrived + step.after_seconds <= now]
+    return max(started, default=-1)
 
 
 def allowed_step(agent, call, now, policy):
