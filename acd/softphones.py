@@ -65,14 +65,14 @@ def write_config(settings: Settings, agents: list[Agent], folder: Path, ctrl_por
 class Softphones:
     """Runs baresip for the given agents for as long as run() is awaited."""
 
-    def __init__(self, settings: Settings, agents: list[Agent], folder: Path):
-        self.settings, self.agents, self.folder = settings, agents, folder
+    def __init__(self, settings: Settings, agents: list[Agent], folder: Path, ctrl_port: int | None = None):
+        self.settings, self.agents, self.folder, self.ctrl_port = settings, agents, folder, ctrl_port
         self.proc: asyncio.subprocess.Process | None = None
 
     async def run(self) -> None:
         if shutil.which("baresip") is None:
             raise RuntimeError("baresip is not installed (scripts/bootstrap.sh installs baresip-core)")
-        await asyncio.to_thread(write_config, self.settings, self.agents, self.folder)
+        await asyncio.to_thread(write_config, self.settings, self.agents, self.folder, self.ctrl_port)
         log_file = open(self.folder / "baresip.log", "ab")
         self.proc = await asyncio.create_subprocess_exec(
             "baresip", "-f", str(self.folder), stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file)

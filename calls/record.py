@@ -17,6 +17,7 @@ class Disposition(StrEnum):
     COMPLETED_IN_IVR = "completed_in_ivr"  # self-service, no agent needed
     VOICEMAIL = "voicemail"                # after hours: the caller was offered voicemail
     FAX = "fax"                            # a fax call (whole or partial)
+    CALLBACK = "callback"                  # left the queue asking to be called back (not an abandon)
 
 
 @dataclass
@@ -79,6 +80,7 @@ def fold(linkedid: str, entries: list[Entry]) -> CallRecord:
     r = CallRecord(linkedid=linkedid)
     qjoin = None
     qstatus = None
+    cb_in_queue = False
     path_text = ""
     action = ""
     for e in entries:
@@ -99,6 +101,8 @@ def fold(linkedid: str, entries: list[Entry]) -> CallRecord:
             r.fax = f.get("file") or None
         elif e.kind == "vm_start":
             r.voicemail = f.get("file") or None
+        elif e.kind == "cbreq":
+            cb_in_queue = True
         elif e.kind == "qleave":
             qstatus = f.get("status")
         elif e.kind == "end":
@@ -107,7 +111,7 @@ def fold(linkedid: str, entries: list[Entry]) -> CallRecord:
             r.department = f.get("dept") or None
             path_text = f.get("path", "")
             r.fallback = r.fallback or f.get("fallback") == "1"
-            r.callback_requested = f.get("callback") == "1"
+            r.callback_requested = f.get("callback") == "1" or cb_in_queue
             r.fax_status, r.fax_error = f.get("faxstatus", ""), f.get("faxerror", "")
             r.fax_pages = int(f["faxpages"]) if f.get("faxpages", "").isdigit() else None
             action = f.get("action", "")
@@ -123,6 +127,8 @@ def fold(linkedid: str, entries: list[Entry]) -> CallRecord:
         r.disposition = Disposition.FAX
     elif r.voicemail is not None:
         r.disposition = Disposition.VOICEMAIL
+    elif cb_in_queue:
+        r.disposition = Disposition.CALLBACK
     elif qjoin is not None:
         r.disposition = Disposition.QUEUE_TIMEOUT if qstatus == "TIMEOUT" else Disposition.ABANDONED_IN_QUEUE
     elif action == "hangup" or r.callback_requested:

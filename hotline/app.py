@@ -9,6 +9,9 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from acd import config as acd_config
+from acd import http_routes as acd_routes
+from acd.service import AcdService
 from acd.softphones import Softphones
 from agi_scripts.server import FastAgiServer
 from calls.intake import Intake
@@ -18,6 +21,9 @@ from hours import config as hours_config
 from ivr import prompts as ivr_prompts
 from ivr.live import LiveMenu
 from ivr.runner import IvrRunner
+from reports import events as report_events
+from tickets.agent_states import AgentStates
+from tickets.event_log import EventLog
 from tickets.http_routes import add_routes as add_workflow_routes
 from tickets.store import UNREACHABLE, Store
 from recordings import archive
@@ -56,20 +62,34 @@ class Engine:
                         tickets=self.store.ticket_status, languages=self.store.caller_language,
                         closed=self._closed)
         self.agi = FastAgiServer(s.bind, s.agi_port, {contract.AGI_IVR: ivr}, on_rtt=self.metrics.agi_rtt.observe)
+        self.events = EventLog(self.store)
+        self.acd = AcdService(self.ami, acd_config.load(s.centre.acd, {d.code for d in s.centre.departments}),
+                              s.agents, log_event=self.events.append, states=AgentStates(self.store),
+                              speech=ivr_prompts.Speech(s.root))
         self.intake = Intake(self.store, s.host_path(s.journal_dir), s.journal_sweep_seconds,
-                             on_stored=lambda rec: self.metrics.calls_ingested.labels(str(rec.disposition)).inc(),
-                             media=self._media)
+                             on_stored=self._stored, media=self._media)
         self.http = make_app(Deps(store=self.store, status=self.status, registry=self.metrics.registry))
         self.store.calendar = self.calendar   # ticket deadlines in the centre's working days
         self.store.clock = lambda: self.now()
         add_workflow_routes(self.http)
+        acd_routes.add_routes(self.http, self.acd)
         want_phones = s.demo_agents if phones is None else phones
-        self.phones = Softphones(s, list(s.centre.agents), s.state_dir / "phones") if want_phones else None
+        self.phones = Softphones(s, list(s.centre.sip_agents), s.state_dir / "phones") if want_phones else None
         self.asterisk_version: str | None = None
         self.db_migrated = False
         self.started = time.time()
         self.ami.on_event(self._on_event)
+        self.ami.on_event(self.acd.on_ami)
         self.ami.on_connect(self._resync)
+
+    def _stored(self, rec: CallRecord) -> None:
+        """A call record is in the database: its call-level events join the log (the ACD
+        logged the queue and agent events live, when it handled the call)."""
+        self.metrics.calls_ingested.labels(str(rec.disposition)).inc()
+        live = self.acd.forget(rec.linkedid)
+        for e in report_events.from_call_record(rec):
+            if not (live and e.kind in report_events.LIVE_KINDS):
+                self.events.append(e)
 
     # -- after hours ----------------------------------------------------------------
     def _closed(self, department: str | None) -> str | None:
@@ -122,6 +142,7 @@ class Engine:
         except HotlineError as e:
             log.warning("resync: %s", e)
         self.intake.notify("")
+        await self.acd.resync()
 
     # -- database -----------------------------------------------------------------
     async def _database(self) -> None:
@@ -146,6 +167,9 @@ class Engine:
             "uptime": round(time.time() - self.started, 1),
             "menu": self.menu.status(),
             "calendar_warnings": hours_calendar.coverage(self.now().date(), self.calendar),
+            "acd": {"waiting": len(self.acd.board.calls), "ready": self.acd.board.ready_count(),
+                    "decisions": self.acd.stats.decisions, "ronas": self.acd.stats.ronas},
+            "event_log": {**self.events.stats, "backlog": self.events.backlog},
         }
         body["ok"] = bool(body["ami"] and body["fastagi"] and db)
         return body
@@ -166,6 +190,11 @@ class Engine:
                 tg.create_task(self.ami.run(), name="ami")
                 tg.create_task(self._database(), name="database")
                 tg.create_task(self.menu.watch(), name="menu-watch")
+                tg.create_task(self.events.run(), name="event-log")
+                tg.create_task(self.acd.run(), name="acd")
+                tg.create_task(self.acd.persist(), name="acd-persist")
+                tg.create_task(self.acd.heartbeat(), name="acd-heartbeat")
+                tg.create_task(self.acd.announcer(), name="acd-announcer")
                 if self.phones:
                     tg.create_task(self.phones.run(), name="softphones")
                 if ready is not None:

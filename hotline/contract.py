@@ -20,6 +20,11 @@ VOICEMAIL = "hl-voicemail"     # after hours: record a message (Record, silence-
 FAX = "hl-fax"                 # receive a fax (spandsp)
 NATIVE_MENU = "hl-native-menu"  # the same menu in plain dialplan (benchmark peer)
 LOCAL_AGENTS = "hl-local-agents"  # answering machines standing in for agents (benchmarks)
+WAIT = "hl-wait"               # a call waiting for the engine's ACD: music, announcements, key 1 = callback
+DELIVER = "hl-deliver"         # exten = agent id: ring the agent the engine chose (Redirect target)
+MAX_WAIT = "hl-maxwait"        # the longest wait is over: voicemail (Redirect target)
+CALLBACK = "hl-callback"       # an agent's leg of a callback (Originate): then the citizen is dialled
+CALLOUT = "hl-callout"         # the only outbound route; reached from CALLBACK alone, never from INBOUND
 
 # FastAGI routes
 AGI_IVR = "ivr"
@@ -33,6 +38,12 @@ V_PATH = "HL_PATH"          # IVR path: node:digits@seconds, comma separated
 V_ENTRY = "HL_ENTRY"        # the number the citizen dialled
 V_FALLBACK = "HL_FALLBACK"  # 1 when the engine could not be reached
 V_CALLBACK = "HL_CALLBACK"  # 1 when the caller booked a callback in the menu
+V_PRIO = "HL_PRIO"          # ACD priority class set by the menu (0 emergency ... 3 normal)
+V_ANNOUNCE = "HL_ANNOUNCE"  # sound the waiting call hears next (position, estimated wait)
+V_CB_NUMBER = "HL_CB_NUMBER"  # digits a callback dials
+V_CB_AGENT = "HL_CB_AGENT"  # the agent id whose leg a callback is
+V_CB_OF = "HL_CB_OF"        # linkedid of the call that asked for the callback
+G_BEAT = "HL_BEAT"          # global: epoch of the engine's last heartbeat (waiting calls fall back without it)
 
 # Variables of the simulated caller
 V_SIM_CID = "HL_SIM_CID"    # base64 caller number, decoded by SIM_TRUNK
@@ -45,6 +56,17 @@ V_SIM_PLAY = "HL_SIM_PLAY"  # a sound the citizen says after the digits (e.g. a 
 
 # AMI
 EV_CALL_END = "HotlineCallEnd"  # UserEvent sent by END; carries the linkedid
+EV_QUEUED = "HotlineQueued"     # a call entered WAIT: linkedid, channel, dept, lang, prio
+EV_CB_REQ = "HotlineCallbackRequest"  # a waiting caller pressed 1: keep the place, call back
+EV_DELIVERY = "HotlineDelivery"  # DELIVER's Dial ended: linkedid, agent, status (DIALSTATUS)
+EV_CONNECTED = "HotlineConnected"  # an agent answered: linkedid, agent
+EV_AGENT = "HotlineAgent"       # a feature code from an agent's phone: agent, op, reason
+EV_CB_DONE = "HotlineCallbackDone"  # the citizen's leg of a callback ended: of, status
+
+# Feature codes dialled from the agents' SIP phones (AGENTS context)
+FEATURE_CODES = {"*11": "login", "*12": "logout", "*13": "pause", "*14": "unpause"}
+# *13 followed by a digit pauses with that reason
+PAUSE_REASONS = {"": "break", "1": "break", "2": "meal", "3": "training", "4": "after-call work", "5": "meeting"}
 
 # Journal: one file per call, written by Asterisk itself (see asterisk_conf README)
 JOURNAL_SUFFIX = ".log"

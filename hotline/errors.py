@@ -58,3 +58,10 @@ class Tampered(HotlineError):
     """A stored file no longer matches the hash taken when it was stored."""
 
     id, status = "recording-tampered", 409
+
+
+class Conflict(HotlineError):
+    """The request is well formed but the current state refuses it (e.g. pausing an agent
+    who is talking)."""
+
+    id, status = "state-conflict", 409

@@ -8,6 +8,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import contract
 from .errors import ConfigInvalid
 
 DEMO_CONFIG = Path(__file__).with_name("demo.toml")
@@ -40,15 +41,27 @@ class Skill:
     level: int
 
 
+AGENT_LINES = ("sip", "local-talk", "local-ring")
+
+
 @dataclass(frozen=True)
 class Agent:
+    """`line`: "sip" is a PJSIP phone (endpoint agent<id>); the Local lines stand in for a
+    person in tests and benchmarks: local-talk answers and stays, local-ring never answers."""
     id: str
     name: str
     skills: tuple[Skill, ...]
+    line: str = "sip"
 
     @property
     def endpoint(self) -> str:
         return f"agent{self.id}"
+
+    @property
+    def interface(self) -> str:
+        if self.line == "sip":
+            return f"PJSIP/{self.endpoint}"
+        return f"Local/{self.id}@{contract.LOCAL_AGENTS}"
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,11 @@ class Centre:
     departments: tuple[Department, ...]
     agents: tuple[Agent, ...]
     fax_number: str | None = None
+    acd: dict = field(default_factory=dict, compare=False, hash=False)  # [acd] table, read by acd/config.py
+
+    @property
+    def sip_agents(self) -> tuple[Agent, ...]:
+        return tuple(a for a in self.agents if a.line == "sip")
 
     def department(self, code: str) -> Department:
         for d in self.departments:
@@ -102,6 +120,16 @@ class Settings:
     verbose_log: bool = False  # Asterisk writes verbose(3) to log/verbose.log (tests: which prompt played)
     local_agents: int = 0  # benchmarks: this many Local answering agents join every queue
     centre: Centre = field(default=None, repr=False)  # type: ignore[assignment]
+
+    @property
+    def agents(self) -> tuple[Agent, ...]:
+        """The centre's agents plus `local_agents` answering Local lines (ids 9xxxx) that
+        speak every department and language at level 3: the benchmarks' staff."""
+        extra = tuple(Agent(id=f"9{i:04d}", name=f"bench {i}", line="local-talk",
+                            skills=tuple(Skill(d.code, lang, 3) for d in self.centre.departments
+                                         for lang in contract.LANGUAGES))
+                      for i in range(1, self.local_agents + 1))
+        return self.centre.agents + extra
 
     # -- derived paths -------------------------------------------------------
     @property
@@ -220,13 +248,18 @@ def load_centre(path: Path) -> Centre:
                 raise ConfigInvalid(f"{path}: agent {a['id']}: skill {s!r} names an unknown "
                                     "department or language, or a level outside 1-5")
             skills.append(skill)
-        agents.append(Agent(id=str(a["id"]), name=a.get("name", a["id"]), skills=tuple(skills)))
+        line = a.get("line", "sip")
+        if line not in AGENT_LINES:
+            raise ConfigInvalid(f"{path}: agent {a['id']}: line {line!r} is not one of {', '.join(AGENT_LINES)}")
+        agents.append(Agent(id=str(a["id"]), name=a.get("name", a["id"]), skills=tuple(skills), line=line))
+    if len({a.id for a in agents}) != len(agents):
+        raise ConfigInvalid(f"{path}: agent ids must be unique")
     fax_number = data.get("fax_number")
     if fax_number is not None and (not _is(_NUMBER, fax_number) or fax_number in numbers + [centre_number]):
         raise ConfigInvalid(f"{path}: fax_number {fax_number!r} must be digits and differ from the other numbers")
     centre = Centre(centre_number=centre_number, fax_number=fax_number,
                     fallback_department=data.get("fallback_department", "general"),
-                    departments=tuple(deps), agents=tuple(agents))
+                    departments=tuple(deps), agents=tuple(agents), acd=dict(data.get("acd", {})))
     if centre.fallback_department not in codes:
         raise ConfigInvalid(f"{path}: fallback_department {centre.fallback_department!r} is not a department")
     return centre

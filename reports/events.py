@@ -16,6 +16,8 @@ Kinds (data keys in brackets, all optional unless said):
 - callback_requested  the caller asked to be called back (key: the digit pressed in the queue)
 - callback_done       the centre called the citizen back and reached them; `linkedid` is the
                       original call's, `agent` the one who called
+- callback_failed     a callback attempt did not reach the citizen (attempt, status)
+- supervisor          a supervisor listens, whispers or barges on the call (mode)
 - call_end            the call ended (disposition: a calls.record.Disposition value, cause,
                       hangup_by: "caller" or "agent")
 - agent_state         `agent` changed state (state: ready | paused | wrapup | logged_out,
@@ -36,11 +38,16 @@ QUEUE_ABANDON = "queue_abandon"
 QUEUE_TIMEOUT = "queue_timeout"
 CALLBACK_REQUESTED = "callback_requested"
 CALLBACK_DONE = "callback_done"
+CALLBACK_FAILED = "callback_failed"
 CALL_END = "call_end"
+SUPERVISOR = "supervisor"
 AGENT_STATE = "agent_state"
 KINDS = frozenset({CALL_START, IVR_STEP, QUEUE_JOIN, AGENT_OFFER, AGENT_NOANSWER, AGENT_CONNECT,
-                   QUEUE_ABANDON, QUEUE_TIMEOUT, CALLBACK_REQUESTED, CALLBACK_DONE, CALL_END,
+                   QUEUE_ABANDON, QUEUE_TIMEOUT, CALLBACK_REQUESTED, CALLBACK_DONE, CALLBACK_FAILED, CALL_END, SUPERVISOR,
                    AGENT_STATE})
+
+# logged live by the ACD for the calls it handled; a stored record adds the rest
+LIVE_KINDS = frozenset({QUEUE_JOIN, AGENT_CONNECT, QUEUE_ABANDON, QUEUE_TIMEOUT, CALLBACK_REQUESTED})
 
 READY, PAUSED, WRAPUP, LOGGED_OUT = "ready", "paused", "wrapup", "logged_out"
 AGENT_STATES = frozenset({READY, PAUSED, WRAPUP, LOGGED_OUT})

@@ -8,7 +8,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 need=()
 for pair in debootstrap:debootstrap espeak-ng:espeak-ng sox:sox ffmpeg:ffmpeg baresip:baresip-core \
-            unshare:util-linux convert:imagemagick; do
+            unshare:util-linux convert:imagemagick chromium:chromium; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)

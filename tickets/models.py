@@ -134,3 +134,32 @@ class TicketHistory(Base):
     from_status: Mapped[str] = mapped_column(String(32))
     to_status: Mapped[str] = mapped_column(String(32))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class AgentStateRow(Base):
+    """The last persisted routing state of an agent: what survives an engine restart.
+    Ringing/talking are not kept (Asterisk owns live calls); login and pause are."""
+
+    __tablename__ = "agent_states"
+
+    agent_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    since: Mapped[float] = mapped_column(Float)
+    misses: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EventRow(Base):
+    """The append-only event log: calls, queue and agent state changes. Live figures and
+    history both read it (reports/)."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    linkedid: Mapped[str | None] = mapped_column(String(64), index=True)
+    agent: Mapped[str | None] = mapped_column(String(16))
+    department: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(8))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)

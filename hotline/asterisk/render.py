@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jinja2
 
+from acd import config as acd_config
 from asterisk_conf import TEMPLATES
 
 from .. import contract
@@ -21,7 +22,7 @@ AMI_EVENTS = (
     "AgentCalled", "AgentConnect", "AgentComplete", "AgentRingNoAnswer",
     "QueueMemberStatus", "QueueMemberPause", "QueueMemberAdded", "QueueMemberRemoved",
     "QueueParams", "QueueMember", "QueueEntry", "QueueStatusComplete",
-    "CoreShowChannel", "CoreShowChannelsComplete",
+    "CoreShowChannel", "CoreShowChannelsComplete", "DialBegin",
 )
 
 
@@ -43,18 +44,27 @@ def sipsafe(value: str) -> str:
     return re.sub(r"[^\w .\-]", "", str(value))
 
 
+def fallback_penalty(agent, department: str) -> int:
+    """app_queue penalty when the engine is away: 0-4 by Mandarin level (5 best), 5-9 for
+    agents of the department without Mandarin."""
+    levels = {s.language: s.level for s in agent.skills if s.department == department}
+    if "cmn" in levels:
+        return 5 - levels["cmn"]
+    return 10 - max(levels.values())
+
+
 def queues(settings: Settings) -> list[QueueDef]:
     centre = settings.centre
     out = []
+    agents = settings.agents
     for d in centre.departments:
-        members = [Member(f"PJSIP/{a.endpoint}", 0, a.name) for a in centre.members(d.code)]
+        # the native fallback knows no language: Mandarin first, best level first
+        members = [Member(a.interface, fallback_penalty(a, d.code), a.name) for a in agents
+                   if any(s.department == d.code for s in a.skills)]
         if d.code == centre.fallback_department:
             # The fallback department also reaches every other agent, after its own.
             own = {m.interface for m in members}
-            members += [Member(f"PJSIP/{a.endpoint}", 5, a.name) for a in centre.agents
-                        if f"PJSIP/{a.endpoint}" not in own]
-        members += [Member(f"Local/b{i}@{contract.LOCAL_AGENTS}", 0, f"b{i}")
-                    for i in range(1, settings.local_agents + 1)]
+            members += [Member(a.interface, 10, a.name) for a in agents if a.interface not in own]
         out.append(QueueDef(d.queue, tuple(members)))
     return out
 
@@ -77,8 +87,8 @@ def render(settings: Settings) -> dict[str, str]:
         s=settings, C=contract, moddir=moddir(settings.root),
         ami_user=secrets.AMI_USER, ami_secret=secrets.ami_secret(settings.state_dir),
         ami_events=AMI_EVENTS,
-        agents=centre.agents,
-        passwords={a.id: secrets.agent_password(settings.state_dir, a.id) for a in centre.agents},
+        agents=centre.sip_agents, all_agents=settings.agents, acd=acd_config.load(centre.acd),
+        passwords={a.id: secrets.agent_password(settings.state_dir, a.id) for a in centre.sip_agents},
         queues=queues(settings),
         entries=centre.entry_numbers(),
         fallback=centre.department(centre.fallback_department),

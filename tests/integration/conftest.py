@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from acd import config as acd_config
 from acd.softphones import Softphones
 from hotline import settings as settings_mod
 from hotline.ami.session import AmiSession
@@ -27,6 +28,35 @@ from hotline.dialer import SimCall, new_linkedid, originate
 from ivr import loader, prompts
 
 WORKING_DAY = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+TEST_ACD = acd_config.load({"wrapup_seconds": 0, "ring_seconds": 5, "max_wait_seconds": 90, "rona_max_misses": 2,
+                            "relax": {"default": ["0:3", "2:1", "4:1::cmn", "6:1:general"]}})
+# Lines only the ACD tests use; logged out at every engine start so that they never take
+# another test's call. 2004 is a SIP phone of its own that dials feature codes.
+TEST_AGENTS = """
+[[agents]]
+id = "2001"
+name = "never answers"
+line = "local-ring"
+skills = ["ecology:cmn:5"]
+
+[[agents]]
+id = "2002"
+name = "answers and stays"
+line = "local-talk"
+skills = ["ecology:cmn:3"]
+
+[[agents]]
+id = "2003"
+name = "supervisor's line"
+line = "local-talk"
+skills = []
+
+[[agents]]
+id = "2004"
+name = "feature code phone"
+skills = ["prices:cmn:2"]
+"""
+TEST_LINES = ("2001", "2002", "2003", "2004")
 PG_URL = os.environ.get("HOTLINE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 ROOT = Path(os.environ.get("HOTLINE_ASTERISK_ROOT", "/var/lib/hotline/asterisk-root"))
 
@@ -37,8 +67,10 @@ def base_settings(tmp_path_factory) -> settings_mod.Settings:
     menus = tmp_path_factory.mktemp("menus")  # a copy the hot-reload test may edit
     for f in loader.FLOWS.glob("*.toml"):
         shutil.copy(f, menus / f.name)
+    centre = menus.parent / "centre.toml"   # the demo centre plus lines the ACD tests need
+    centre.write_text(settings_mod.DEMO_CONFIG.read_text() + TEST_AGENTS)
     return settings_mod.load(env={}, home=str(home), instance="test", asterisk_root=str(ROOT),
-                             menus=str(menus), verbose_log=True,
+                             menus=str(menus), verbose_log=True, config=str(centre),
                              ami_port=25038, agi_port=24573, sip_port=25060, phones_port=25070,
                              rtp_start=26000, rtp_end=26999, http_port=28345, journal_sweep_seconds=0.5,
                              queue_timeout=120, node="testnode")
@@ -70,9 +102,10 @@ async def registered(s, endpoints: list[str]) -> set[str]:
 @pytest.fixture(scope="session")
 async def phones(asterisk):
     s = asterisk
-    sp = Softphones(s, list(s.centre.agents), s.state_dir / "phones")
+    agents = [a for a in s.centre.sip_agents if a.id not in TEST_LINES]
+    sp = Softphones(s, agents, s.state_dir / "phones")
     task = asyncio.create_task(sp.run())
-    endpoints = [a.endpoint for a in s.centre.agents]
+    endpoints = [a.endpoint for a in agents]
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and await registered(s, endpoints) != set(endpoints):
         await asyncio.sleep(0.3)
@@ -119,6 +152,8 @@ class Harness:
         # office hours matter to the department numbers: unless a test says otherwise it is
         # Friday 27 November 2026, 10:00 in Beijing (a working day, tax is open)
         self.engine.now = lambda: WORKING_DAY
+        # quick wrap-up and relaxation so that tests do not wait on the demo's timings
+        self.engine.acd.configure(TEST_ACD)
         ready = asyncio.Event()
         self.task = asyncio.create_task(self.engine.run(ready))
         waiter = asyncio.create_task(ready.wait())
@@ -129,7 +164,10 @@ class Harness:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             st = await self.engine.status()
-            if st["ok"] and self.engine.db_migrated:
+            if st["ok"] and self.engine.db_migrated and self.engine.acd.loaded:
+                for line in TEST_LINES:
+                    if self.engine.acd.board.agent(line).state != "logged_out":
+                        self.engine.acd.agent_action(line, "logout", by="test")
                 return self.engine
             await asyncio.sleep(0.1)
         st = await self.engine.status()

@@ -39,7 +39,8 @@ async def test_each_language_hears_its_own_prompts(hotline, driver):
 async def test_invalid_key_then_valid_path(hotline, driver):
     s = hotline.settings
     # 9 is not an option at the language menu: "invalid", the menu again, then English, 1
-    linkedid = await call(driver, s, "12345", dtmf="9" + "w" * 8 + "3w1", talk=1)
+    # (nobody in market speaks English: the Mandarin agent takes it after the relaxation)
+    linkedid = await call(driver, s, "12345", dtmf="9" + "w" * 8 + "3w1", talk=9)
     t = await ticket_for(hotline.store, linkedid)
     assert [(p["node"], p["input"]) for p in t["ivr_path"]] == [("lang", "!9"), ("lang", "3"), ("main", "1")]
     assert (t["language"], t["department"], t["agent"]) == ("en", "market", "agent1001")
@@ -86,7 +87,9 @@ async def test_garbage_dtmf_never_breaks_a_call(hotline, driver):
     ids = [await call(driver, s, "12345", caller=f"1570000000{i}", dtmf=d, talk=3) for i, d in enumerate(storms)]
     for linkedid in ids:
         t = await ticket_for(hotline.store, linkedid, timeout=90)
-        assert t["disposition"] in ("answered", "abandoned_in_ivr", "completed_in_ivr"), t
+        # the general desk has one agent: a caller may give up in line, but every call is whole
+        assert t["disposition"] in ("answered", "abandoned_in_ivr", "completed_in_ivr", "abandoned_in_queue"), t
+        assert t["ivr_path"], t
     assert hotline.engine.agi.stats["errors"] == 0
 
 

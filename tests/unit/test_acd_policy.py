@@ -276,9 +276,13 @@ def test_agents_from_the_demo_centre():
     policy = Policy(default_steps=standard_steps(centre.fallback_department))
     ready = [P.login(s, 0.0) for s in states]
     calls = [call("tax-cmn", "tax", "cmn", arrived=0.0), call("tax-yue", "tax", "yue", arrived=1.0)]
-    assert routed(P.assign(ready, calls, 2.0, policy)) == [("tax-cmn", "1002")]  # tax:cmn:4
-    # nobody speaks Cantonese in tax: after 90 s the general department (1000, general:yue:2) takes it
-    assert routed(P.assign(ready, calls, 91.0, policy)) == [("tax-cmn", "1002"), ("tax-yue", "1000")]
+    # tax:cmn:4 beats 1007's tax:cmn:3; the Cantonese call goes to 1007 (tax:yue:4)
+    assert routed(P.assign(ready, calls, 2.0, policy)) == [("tax-cmn", "1002"), ("tax-yue", "1007")]
+    # with 1007 away nobody speaks Cantonese in tax: after 90 s the general desk (1000,
+    # general:yue:2) takes it
+    without = [s for s in ready if s.id != "1007"]
+    assert routed(P.assign(without, calls, 2.0, policy)) == [("tax-cmn", "1002")]
+    assert routed(P.assign(without, calls, 91.0, policy)) == [("tax-cmn", "1002"), ("tax-yue", "1000")]
 
 
 def test_an_old_wrapup_timer_does_not_end_a_newer_wrapup():

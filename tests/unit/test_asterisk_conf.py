@@ -50,8 +50,12 @@ def test_python_spells_no_context_name_outside_the_contract():
 
 
 def test_inbound_calls_cannot_reach_an_outbound_route(conf):
-    _, files = conf
+    """From INBOUND, following Goto/Gosub/Queue/hangup handlers and the engine's Redirect
+    targets (WAIT -> DELIVER, MAX_WAIT), a call may only Dial configured agent lines and never
+    reaches CALLBACK or CALLOUT, the one context that dials the outside world."""
+    s, files = conf
     ctx = contexts(files["extensions.conf"])
+    redirects = {contract.WAIT: [contract.DELIVER, contract.MAX_WAIT]}
     seen, todo = set(), [contract.INBOUND]
     while todo:
         name = todo.pop()
@@ -59,12 +63,27 @@ def test_inbound_calls_cannot_reach_an_outbound_route(conf):
             continue
         seen.add(name)
         body = ctx[name]
-        assert "Dial(" not in body, f"{name} dials out"
+        for target in re.findall(r"Dial\(([^,)]*)", body):
+            assert target == "${HL_IF_${EXTEN}}", f"{name} dials {target}"
         todo += re.findall(r"(?:Goto|Gosub)\(([\w-]+),", body)
         todo += re.findall(r"Queue\([^)]*,([\w-]+)\)", body)
         todo += re.findall(r"hangup_handler_push\)=([\w-]+),", body)
-    assert {contract.START, contract.ROUTE, contract.QUEUE, contract.CONNECT, contract.END} <= seen
-    assert contract.AGENTS not in seen
+        todo += redirects.get(name, [])
+    assert {contract.START, contract.ROUTE, contract.QUEUE, contract.CONNECT, contract.END, contract.WAIT,
+            contract.DELIVER, contract.MAX_WAIT} <= seen
+    assert not seen & {contract.AGENTS, contract.CALLBACK, contract.CALLOUT}
+    # the lines DELIVER may ring are the configured agents' own interfaces, nothing else
+    lines = dict(re.findall(r"^HL_IF_(\w+) = (.+)$", files["extensions.conf"], flags=re.M))
+    assert lines == {a.id: a.interface for a in s.agents}
+    assert all(v.startswith("PJSIP/agent") or v.endswith(f"@{contract.LOCAL_AGENTS}") for v in lines.values())
+
+
+def test_callout_is_reached_only_from_the_callback_context(conf):
+    _, files = conf
+    ctx = contexts(files["extensions.conf"])
+    users = [name for name, body in ctx.items() if f"@{contract.CALLOUT}" in body or f"({contract.CALLOUT}," in body]
+    assert users == [contract.CALLBACK]
+    assert "FILTER(0-9," in ctx[contract.CALLBACK]   # digits only reach the outbound route
 
 
 def test_listeners_bind_loopback_and_the_ami_secret_is_per_install(conf, tmp_path):

@@ -50,7 +50,7 @@ def test_demo_centre_loads():
     assert c.department("tax").number == "12366"
     assert c.entry_numbers()["12345"] is None
     assert c.entry_numbers()["12366"].code == "tax"
-    assert [a.endpoint for a in c.members("tax")] == ["agent1002"]
+    assert [a.endpoint for a in c.members("tax")] == ["agent1002", "agent1007"]
 
 
 def test_good_centre_file(tmp_path):

@@ -1,0 +1,108 @@
+"""HTTP routes of the ACD. Wire with `add_routes(app, acd)` after make_app().
+
+- GET  /api/v1/agents                       agents with skills and live state
+- POST /api/v1/agents/{id}/{op}             op: login | logout | pause | unpause;
+                                            pause body {"reason": "meal"}. Supervisors and ops
+                                            act on anyone; an agent token only on itself
+                                            (token name = agent id or endpoint).
+- GET  /api/v1/queue                        waiting calls, head first
+- GET  /api/v1/queue/{linkedid}/explain     the call's relaxation step and who could take it
+- POST /api/v1/calls/{linkedid}/spy         {"mode": "listen|whisper|barge", "line": "<agent id>"}
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from aiohttp import web
+
+from hotline.errors import BadRequest, Forbidden
+from hotline.http.app import ACTOR, ROLE, roles
+
+from .service import AcdService
+
+ACD = web.AppKey("acd", AcdService)
+_LINKEDID = re.compile(r"[\w.\-]{1,64}")
+_AGENT = re.compile(r"[0-9]{3,8}")
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+async def _body(request: web.Request) -> dict:
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    return body
+
+
+def _match(request: web.Request, name: str, pattern: re.Pattern, what: str) -> str:
+    raw = request.match_info[name]
+    if not pattern.fullmatch(raw):
+        raise BadRequest(f"{what} is malformed")
+    return raw
+
+
+@roles("agent", "supervisor", "ops")
+async def list_agents(request: web.Request) -> web.Response:
+    snap = request.app[ACD].snapshot()
+    return web.json_response({"items": snap["agents"]}, dumps=_dumps)
+
+
+@roles("agent", "supervisor", "ops")
+async def agent_op(request: web.Request) -> web.Response:
+    agent_id = _match(request, "id", _AGENT, "agent id")
+    op = request.match_info["op"]
+    body = await _body(request)
+    unknown = set(body) - {"reason"}
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    if request[ROLE] == "agent" and request[ACTOR] not in (agent_id, f"agent{agent_id}"):
+        raise Forbidden("an agent may change only their own state")
+    reason = body.get("reason", "break" if op == "pause" else "")
+    if not isinstance(reason, str):
+        raise BadRequest("reason must be a string")
+    acd = request.app[ACD]
+    acd.agent_action(agent_id, op, reason, by=f"api:{request[ACTOR]}")
+    agent = next(a for a in acd.snapshot()["agents"] if a["id"] == agent_id)
+    return web.json_response(agent, dumps=_dumps)
+
+
+@roles("agent", "supervisor", "ops")
+async def queue(request: web.Request) -> web.Response:
+    return web.json_response({"items": request.app[ACD].snapshot()["waiting"]}, dumps=_dumps)
+
+
+@roles("supervisor", "ops")
+async def explain(request: web.Request) -> web.Response:
+    lid = _match(request, "linkedid", _LINKEDID, "linkedid")
+    return web.json_response(request.app[ACD].explain(lid), dumps=_dumps)
+
+
+@roles("supervisor")
+async def spy(request: web.Request) -> web.Response:
+    lid = _match(request, "linkedid", _LINKEDID, "linkedid")
+    body = await _body(request)
+    unknown = set(body) - {"mode", "line"}
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    mode, line = body.get("mode"), body.get("line")
+    if not isinstance(mode, str) or not isinstance(line, str) or not _AGENT.fullmatch(line):
+        raise BadRequest('body must be {"mode": "listen|whisper|barge", "line": "<agent id of your phone>"}')
+    return web.json_response(await request.app[ACD].spy(lid, mode, line), dumps=_dumps)
+
+
+def add_routes(app: web.Application, acd: AcdService) -> None:
+    app[ACD] = acd
+    app.router.add_get("/api/v1/agents", list_agents)
+    app.router.add_post("/api/v1/agents/{id}/{op}", agent_op)
+    app.router.add_get("/api/v1/queue", queue)
+    app.router.add_get("/api/v1/queue/{linkedid}/explain", explain)
+    app.router.add_post("/api/v1/calls/{linkedid}/spy", spy)

@@ -1,0 +1,157 @@
+"""Benchmark: time from "agent free" to "agent's phone rings" on real Asterisk.
+
+    .venv/bin/python -m bench.acd_delivery [--calls 200] [--agents 40] [--talk 6,14]
+
+Runs its own Asterisk instance ('benchacd', own ports) and the engine in this process, with
+N Local answering agents (all departments and languages, level 3, no wrap-up). Places
+`--calls` concurrent calls to the department numbers, so most of them wait; every time an
+agent's call ends while calls are waiting, the ACD picks the next call and redirects it to
+ring the agent. Measured from Asterisk's timestamp of the event that freed the agent (the
+caller's hang-up) to Asterisk's timestamp of the DialBegin that rings the agent's line:
+AMI transit both ways, the engine's routing pass and the Redirect are all inside it.
+Prints one table row per run.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from acd import config as acd_config
+from hotline import settings as settings_mod
+from hotline.ami.session import AmiSession
+from hotline.app import Engine
+from hotline.asterisk import install, process, secrets
+from hotline.dialer import SimCall, new_linkedid, originate
+from ivr import loader, prompts
+
+PORTS = dict(ami_port=35038, agi_port=34573, sip_port=35060, phones_port=35070, rtp_start=36000,
+             rtp_end=36999, http_port=38345)
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def centre_file(home: Path) -> Path:
+    """The demo's departments and numbers, no SIP agents (the Local agents come from
+    `local_agents`), no wrap-up."""
+    demo = settings_mod.DEMO_CONFIG.read_text()
+    head = demo[:demo.index("[[agents]]")]
+    path = home / "centre.toml"
+    path.write_text(head + '\n[acd]\nwrapup_seconds = 0\nring_seconds = 15\nmax_wait_seconds = 3600\n'
+                    'announce_seconds = 600\n')
+    return path
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+async def run_once(engine: Engine, driver: AmiSession, s, calls: int, talk: tuple[float, float],
+                   seed: int) -> dict:
+    rng = random.Random(seed)
+    numbers = [d.number for d in s.centre.departments if d.number]
+    stats = engine.acd.stats
+    stats.free_to_ring.clear()
+    ids = []
+    t0 = time.monotonic()
+    for i in range(calls):
+        lid = new_linkedid(s.node)
+        await originate(driver, SimCall(to=rng.choice(numbers), caller=f"1370000{i:04d}", wait=0.5,
+                                        talk=rng.uniform(*talk)), lid)
+        ids.append(lid)
+        await asyncio.sleep(0.01)
+    waited = 0
+    while time.monotonic() - t0 < 600:
+        await asyncio.sleep(1)
+        done = await engine.store.count_calls()
+        if done >= run_once.total + calls:
+            break
+        waited += 1
+        if waited % 10 == 0:
+            log(f"  {done - run_once.total}/{calls} records, {len(engine.acd.board.calls)} waiting, "
+                f"{len(stats.free_to_ring)} samples")
+    run_once.total += calls
+    samples = [x * 1000 for x in stats.free_to_ring]
+    records = await engine.store.tickets(limit=calls)
+    answered = sum(1 for t in records if t["disposition"] == "answered")
+    return {"calls": calls, "agents": len([a for a in s.agents if a.line != "sip"]), "samples": len(samples),
+            "p50": pct(samples, 0.5) if samples else float("nan"),
+            "p90": pct(samples, 0.9) if samples else float("nan"),
+            "p99": pct(samples, 0.99) if samples else float("nan"),
+            "max": max(samples) if samples else float("nan"),
+            "mean": statistics.fmean(samples) if samples else float("nan"),
+            "answered": answered, "seconds": time.monotonic() - t0}
+
+
+run_once.total = 0
+
+
+def table(rows: list[dict]) -> str:
+    head = ("| calls | agents | samples | p50 ms | p90 ms | p99 ms | max ms | answered | run s |\n"
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines = [f"| {r['calls']} | {r['agents']} | {r['samples']} | {r['p50']:.1f} | {r['p90']:.1f} | "
+             f"{r['p99']:.1f} | {r['max']:.1f} | {r['answered']}/{r['calls']} | {r['seconds']:.0f} |" for r in rows]
+    return "\n".join([head, *lines])
+
+
+async def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--calls", type=int, default=200)
+    ap.add_argument("--agents", type=int, default=40)
+    ap.add_argument("--talk", default="6,14", help="min,max seconds each caller stays")
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--db-url", default="")
+    args = ap.parse_args()
+    talk = tuple(float(x) for x in args.talk.split(","))
+    home = Path(tempfile.mkdtemp(prefix="hotline-bench-acd-"))
+    root = "/var/lib/hotline/asterisk-root"
+    s = settings_mod.load(env={}, home=str(home), instance="benchacd", asterisk_root=root, node="benchacd",
+                          local_agents=args.agents, db_url=args.db_url or f"sqlite+aiosqlite:///{home / 'b.db'}",
+                          journal_sweep_seconds=0.5, demo_agents=False, config=str(centre_file(home)), **PORTS)
+    log(f"bench instance in {home}; {args.agents} Local agents, {args.calls} calls per run")
+    prompts.build(s.root, loader.load_all(s.menus, s.centre)[0], install.asterisk_ids(s.root))
+    process.down(s)
+    process.up(s)
+    engine = Engine(s, phones=False)
+    engine.now = lambda: datetime(2026, 11, 27, 2, 0, tzinfo=UTC)   # a working day: every department open
+    engine.acd.configure(acd_config.load(s.centre.acd))
+    driver = AmiSession(s.bind, s.ami_port, secrets.AMI_USER, secrets.ami_secret(s.state_dir), events=False,
+                        name="bench")
+    rows = []
+    try:
+        async with asyncio.TaskGroup() as tg:
+            eng = tg.create_task(engine.run())
+            drv = tg.create_task(driver.run())
+            try:
+                await driver.wait_connected(10)
+                for _ in range(200):
+                    if (await engine.status())["ok"] and engine.db_migrated and engine.acd.loaded:
+                        break
+                    await asyncio.sleep(0.1)
+                for i in range(args.repeat):
+                    log(f"run {i + 1}: {args.calls} calls")
+                    rows.append(await run_once(engine, driver, s, args.calls, talk, seed=i))
+                    log(f"  p50 {rows[-1]['p50']:.1f} ms, p99 {rows[-1]['p99']:.1f} ms "
+                        f"over {rows[-1]['samples']} samples")
+            finally:
+                eng.cancel()
+                drv.cancel()
+    except* asyncio.CancelledError:
+        pass
+    finally:
+        process.down(s)
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,282 @@
+"""The ACD service fed with AMI events, without sockets: what it tells Asterisk to do."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from acd import announce
+from acd import config as acd_config
+from acd.service import AcdService
+from hotline import contract
+from hotline.errors import BadRequest, Conflict, ConfigInvalid, NotFound
+from hotline.settings import Agent, Skill
+
+
+class FakeAmi:
+    connected = True
+
+    def __init__(self):
+        self.actions: list[tuple[str, dict]] = []
+        self.vars: dict[tuple[str, str], str] = {}
+
+    async def action(self, name, **fields):
+        self.actions.append((name, fields))
+        if name == "Getvar":
+            return {"Value": self.vars.get((fields["Channel"], fields["Variable"]), "")}
+        return {"Response": "Success"}
+
+    def of(self, name):
+        return [f for n, f in self.actions if n == name]
+
+
+class Clock:
+    def __init__(self, t=1000.0):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+
+AGENTS = [
+    Agent("1002", "Wang", (Skill("tax", "cmn", 4),)),
+    Agent("1007", "Ho", (Skill("tax", "yue", 4), Skill("tax", "cmn", 3))),
+    Agent("2001", "ring", (Skill("tax", "cmn", 5),), line="local-ring"),
+]
+
+
+def service(cfg=None, agents=AGENTS):
+    ami, clock, events = FakeAmi(), Clock(), []
+    cfg = cfg or acd_config.load({"wrapup_seconds": 5, "rona_max_misses": 2,
+                                  "relax": {"default": ["0:3", "10:1::cmn"]}})
+    svc = AcdService(ami, cfg, agents, log_event=events.append, clock=clock)
+    for a in agents:
+        svc.board.login(a.id, clock())
+    svc.loaded = True
+    return svc, ami, clock, events
+
+
+def ue(kind, **fields):
+    return {"Event": "UserEvent", "UserEvent": kind, **fields}
+
+
+async def feed(svc, *msgs):
+    for m in msgs:
+        svc.on_ami(m)
+    while not svc._inbox.empty():
+        kind, m = svc._inbox.get_nowait()
+        await svc._apply(kind, m)
+    await svc._route()
+
+
+def queued(lid, dept="tax", lang="cmn", since=None, prio=""):
+    return ue(contract.EV_QUEUED, linkedid=lid, channel=f"Local/{lid};1", dept=dept, lang=lang, prio=prio,
+              since=str(since) if since else "")
+
+
+async def test_cantonese_call_goes_to_the_cantonese_agent_though_a_mandarin_agent_is_idle_longer():
+    svc, ami, clock, _ = service(agents=AGENTS[:2])
+    await feed(svc, queued("c1", lang="yue"))
+    assert ami.of("Redirect")[-1] == {"Channel": "Local/c1;1", "Context": contract.DELIVER, "Exten": "1007",
+                                      "Priority": 1}
+
+
+async def test_relaxation_reaches_the_mandarin_agent_after_the_configured_seconds():
+    svc, ami, clock, _ = service(agents=AGENTS[:2])
+    svc.agent_action("1007", "pause", "meal")
+    await feed(svc, queued("c1", lang="yue"))
+    assert not ami.of("Redirect")
+    clock.t += 9.9
+    await feed(svc)
+    assert not ami.of("Redirect")
+    clock.t += 0.2
+    await feed(svc)
+    assert ami.of("Redirect")[-1]["Exten"] == "1002"
+
+
+async def test_rona_reoffers_to_the_next_agent_and_pauses_after_n_misses():
+    svc, ami, clock, events = service()
+    await feed(svc, queued("c1"))
+    assert ami.of("Redirect")[-1]["Exten"] == "2001"          # level 5: best skilled
+    await feed(svc, ue(contract.EV_DELIVERY, linkedid="c1", agent="2001", status="NOANSWER"))
+    assert ami.of("Redirect")[-1]["Exten"] == "1002"          # the next one at once
+    assert svc.board.agent("2001").misses == 1
+    await feed(svc, ue(contract.EV_CONNECTED, linkedid="c1", agent="1002"),
+               queued("c2"))
+    assert ami.of("Redirect")[-1]["Exten"] == "2001"          # tried again for a new call...
+    await feed(svc, ue(contract.EV_DELIVERY, linkedid="c2", agent="2001", status="NOANSWER"))
+    a = svc.board.agent("2001")
+    assert (a.state, a.paused_reason) == ("paused", "no answer")   # ...second miss: paused
+    assert ami.of("Redirect")[-1]["Exten"] == "1007"
+    assert [e.kind for e in events].count("agent_noanswer") == 2
+
+
+async def test_wrapup_holds_the_agent_back_then_it_takes_the_next_call():
+    svc, ami, clock, _ = service(agents=AGENTS[:1])
+    await feed(svc, queued("c1"))
+    await feed(svc, ue(contract.EV_CONNECTED, linkedid="c1", agent="1002"))
+    clock.t += 30
+    await feed(svc, ue(contract.EV_CALL_END, linkedid="c1"), queued("c2"))
+    assert svc.board.agent("1002").state == "wrapup"
+    assert len(ami.of("Redirect")) == 1
+    clock.t += 4.9
+    await feed(svc)
+    assert len(ami.of("Redirect")) == 1
+    clock.t += 0.2
+    await feed(svc)
+    assert ami.of("Redirect")[-1] == {"Channel": "Local/c2;1", "Context": contract.DELIVER, "Exten": "1002",
+                                      "Priority": 1}
+
+
+async def test_caller_hanging_up_while_ringing_frees_the_agent_and_abandons_are_logged():
+    svc, ami, clock, events = service(agents=AGENTS[:1])
+    await feed(svc, queued("c1"), queued("c2"))
+    await feed(svc, ue(contract.EV_CALL_END, linkedid="c1"))      # hung up while 1002 rang
+    assert ami.of("Redirect")[-1]["Channel"] == "Local/c2;1"
+    await feed(svc, ue(contract.EV_CALL_END, linkedid="c2"))
+    assert svc.board.agent("1002").state == "ready"
+    assert not svc.board.calls
+
+
+async def test_abandon_in_line_is_logged_and_the_call_leaves_the_line():
+    svc, ami, clock, events = service(agents=AGENTS[:1])
+    svc.agent_action("1002", "pause", "meal")
+    await feed(svc, queued("c1"), ue(contract.EV_CALL_END, linkedid="c1"))
+    assert not svc.board.calls and events[-1].kind == "queue_abandon"
+
+
+async def test_callback_keeps_its_place_and_is_dialled_once():
+    svc, ami, clock, events = service(agents=AGENTS[:1])
+    svc.agent_action("1002", "pause", "meal")
+    ami.vars[("Local/b;1", "CALLERID(num)")] = "13800138000"
+    await feed(svc, queued("a", since=990), queued("b", since=991), queued("c", since=992))
+    assert ("Setvar", {"Channel": "Local/b;1", "Variable": "HL_CB_OK", "Value": "1"}) in ami.actions
+    await feed(svc, ue(contract.EV_CB_REQ, linkedid="b"), ue(contract.EV_CALL_END, linkedid="b"))
+    assert [c.linkedid for c in svc.board.waiting()] == ["a", "b", "c"]   # b keeps its place
+    svc.agent_action("1002", "unpause")
+    await feed(svc)
+    assert ami.of("Redirect")[-1]["Channel"] == "Local/a;1"
+    await feed(svc, ue(contract.EV_CONNECTED, linkedid="a", agent="1002"), ue(contract.EV_CALL_END, linkedid="a"))
+    clock.t += 6
+    await feed(svc)
+    originates = ami.of("Originate")
+    assert len(originates) == 1 and originates[0]["Context"] == contract.CALLBACK
+    assert "HL_CB_NUMBER=13800138000" in originates[0]["Variable"]
+    leg = originates[0]["ChannelId"]
+    await feed(svc, ue(contract.EV_CONNECTED, linkedid=leg, agent="1002"))
+    for _ in range(3):
+        clock.t += 1
+        await feed(svc)
+    assert len(ami.of("Originate")) == 1                       # one attempt in flight, never two
+    await feed(svc, ue(contract.EV_CB_DONE, of="b", status="ANSWER", linkedid=leg),
+               ue(contract.EV_CALL_END, linkedid=leg))
+    clock.t += 6
+    await feed(svc)
+    assert ami.of("Redirect")[-1]["Channel"] == "Local/c;1"   # then c, and b is never dialled again
+    assert len(ami.of("Originate")) == 1
+    assert [e.kind for e in events].count("callback_done") == 1
+
+
+async def test_unanswered_callback_is_retried_later_from_its_place():
+    svc, ami, clock, events = service(agents=AGENTS[:1])
+    ami.vars[("Local/b;1", "CALLERID(num)")] = "13800138000"
+    svc.agent_action("1002", "pause", "meal")
+    await feed(svc, queued("b"), ue(contract.EV_CB_REQ, linkedid="b"), ue(contract.EV_CALL_END, linkedid="b"))
+    svc.agent_action("1002", "unpause")
+    await feed(svc)
+    leg = ami.of("Originate")[0]["ChannelId"]
+    await feed(svc, ue(contract.EV_CONNECTED, linkedid=leg, agent="1002"),
+               ue(contract.EV_CB_DONE, of="b", status="NOANSWER"), ue(contract.EV_CALL_END, linkedid=leg))
+    clock.t += 60
+    await feed(svc)
+    assert len(ami.of("Originate")) == 1          # not before the retry pause
+    clock.t += 120
+    await feed(svc)
+    assert len(ami.of("Originate")) == 2
+
+
+async def test_hostile_caller_number_gets_no_callback_offer():
+    svc, ami, clock, _ = service(agents=AGENTS[:1])
+    svc.agent_action("1002", "pause", "meal")
+    ami.vars[("Local/x;1", "CALLERID(num)")] = "1380;Dial(PJSIP/evil)"
+    await feed(svc, queued("x"), ue(contract.EV_CB_REQ, linkedid="x"), ue(contract.EV_CALL_END, linkedid="x"))
+    assert not any(f.get("Variable") == "HL_CB_OK" for f in ami.of("Setvar"))
+    assert not svc.board.calls                    # no callback: the hang-up is an abandon
+
+
+async def test_feature_codes_come_from_the_authenticated_endpoint():
+    svc, ami, clock, events = service()
+    await feed(svc, ue(contract.EV_AGENT, endpoint="agent1002", op="pause", reason="2"))
+    assert (svc.board.agent("1002").state, svc.board.agent("1002").paused_reason) == ("paused", "meal")
+    await feed(svc, ue(contract.EV_AGENT, endpoint="agent1002", op="logout", reason=""))
+    assert svc.board.agent("1002").state == "logged_out"
+    await feed(svc, ue(contract.EV_AGENT, endpoint="agent9999", op="logout", reason=""))  # unknown: ignored
+    await feed(svc, ue(contract.EV_AGENT, endpoint="agent1002", op="login", reason=""))
+    assert svc.board.agent("1002").state == "ready"
+    assert [e.data["state"] for e in events if e.kind == "agent_state"] == ["paused", "logged_out", "ready"]
+
+
+def test_api_actions_refuse_bad_input_with_stable_errors():
+    svc, *_ = service()
+    with pytest.raises(NotFound):
+        svc.agent_action("4242", "login")
+    with pytest.raises(BadRequest):
+        svc.agent_action("1002", "dance")
+    with pytest.raises(BadRequest):
+        svc.agent_action("1002", "pause", "x" * 41)
+    with pytest.raises(Conflict):
+        svc.agent_action("1002", "login")     # already logged in
+
+
+async def test_max_wait_sends_the_caller_to_voicemail():
+    svc, ami, clock, events = service(cfg=acd_config.load({"max_wait_seconds": 60}), agents=AGENTS[:1])
+    svc.agent_action("1002", "logout")
+    await feed(svc, queued("c1"))
+    clock.t += 61
+    await feed(svc)
+    assert ami.of("Redirect")[-1] == {"Channel": "Local/c1;1", "Context": contract.MAX_WAIT, "Exten": "s",
+                                      "Priority": 1}
+    assert events[-1].kind == "queue_timeout"
+
+
+async def test_persisted_pause_survives_a_restart():
+    saved = {}
+
+    class States:
+        async def load(self):
+            return dict(saved)
+
+        async def save(self, rows):
+            saved.update(rows)
+
+    ami, clock = FakeAmi(), Clock()
+    cfg = acd_config.load({})
+    first = AcdService(ami, cfg, AGENTS, log_event=lambda e: None, states=States(), clock=clock)
+    await first._load()
+    first.agent_action("1002", "pause", "training")
+    first.agent_action("1007", "logout")
+    task = asyncio.create_task(first.persist())
+    await asyncio.sleep(0.5)
+    task.cancel()
+    second = AcdService(ami, cfg, AGENTS, log_event=lambda e: None, states=States(), clock=clock)
+    await second._load()
+    got = {a.id: (a.state, a.paused_reason) for a in second.board.agents.values()}
+    assert got == {"1002": ("paused", "training"), "1007": ("logged_out", None), "2001": ("ready", None)}
+
+
+def test_config_errors_name_the_bad_key():
+    with pytest.raises(ConfigInvalid, match="ring_seconds"):
+        acd_config.load({"ring_seconds": 0})
+    with pytest.raises(ConfigInvalid, match="unknown key"):
+        acd_config.load({"rign_seconds": 10})
+    with pytest.raises(ConfigInvalid, match="first step"):
+        acd_config.load({"relax": {"default": ["5:3"]}})
+    with pytest.raises(ConfigInvalid, match="unknown department"):
+        acd_config.load({"relax": {"tax": ["0:3", "5:1:nowhere"]}}, {"tax"})
+
+
+@pytest.mark.parametrize("lang,needle", [("cmn", "前面还有2位"), ("yue", "前面仲有2位"), ("en", "2 callers ahead")])
+def test_announcement_says_place_wait_and_callback_in_the_callers_language(lang, needle):
+    words = announce.text(lang, 3, announce.estimate_seconds(3, 2, 120), True)
+    assert needle in words and ("3" in words)   # 3 x 120 s / 2 agents = 3 minutes
+    assert ("1" in words) and words != announce.text(lang, 3, 180, False)
