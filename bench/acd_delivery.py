@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import statistics
 import sys
@@ -22,6 +23,8 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+import aiohttp
 
 from acd import config as acd_config
 from hotline import settings as settings_mod
@@ -55,12 +58,30 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
+async def watch_wallboard(s, token: str, latencies: list[float]) -> None:
+    """A wall screen's view: every pushed board, timed from the event that changed it."""
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{s.http_url}/api/v1/wallboard/stream",
+                            headers={"Authorization": f"Bearer {token}"}) as r:
+            buf = b""
+            async for chunk in r.content.iter_any():
+                buf += chunk
+                while b"\n\n" in buf:
+                    block, buf = buf.split(b"\n\n", 1)
+                    for line in block.split(b"\n"):
+                        if line.startswith(b"data: "):
+                            board = json.loads(line[6:])
+                            if board.get("changed_at"):
+                                latencies.append(time.time() - board["changed_at"])
+
+
 async def run_once(engine: Engine, driver: AmiSession, s, calls: int, talk: tuple[float, float],
-                   seed: int) -> dict:
+                   seed: int, wall: list[float]) -> dict:
     rng = random.Random(seed)
     numbers = [d.number for d in s.centre.departments if d.number]
     stats = engine.acd.stats
     stats.free_to_ring.clear()
+    wall.clear()
     ids = []
     t0 = time.monotonic()
     for i in range(calls):
@@ -89,17 +110,22 @@ async def run_once(engine: Engine, driver: AmiSession, s, calls: int, talk: tupl
             "p99": pct(samples, 0.99) if samples else float("nan"),
             "max": max(samples) if samples else float("nan"),
             "mean": statistics.fmean(samples) if samples else float("nan"),
-            "answered": answered, "seconds": time.monotonic() - t0}
+            "answered": answered, "seconds": time.monotonic() - t0,
+            "wall_n": len(wall), "wall_p50": pct([x * 1000 for x in wall], 0.5) if wall else float("nan"),
+            "wall_p99": pct([x * 1000 for x in wall], 0.99) if wall else float("nan"),
+            "events": engine.events.stats["written"]}
 
 
 run_once.total = 0
 
 
 def table(rows: list[dict]) -> str:
-    head = ("| calls | agents | samples | p50 ms | p90 ms | p99 ms | max ms | answered | run s |\n"
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    head = ("| calls | agents | free->ring samples | p50 ms | p90 ms | p99 ms | max ms | answered | "
+            "wallboard pushes | push p50 ms | push p99 ms | run s |\n"
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     lines = [f"| {r['calls']} | {r['agents']} | {r['samples']} | {r['p50']:.1f} | {r['p90']:.1f} | "
-             f"{r['p99']:.1f} | {r['max']:.1f} | {r['answered']}/{r['calls']} | {r['seconds']:.0f} |" for r in rows]
+             f"{r['p99']:.1f} | {r['max']:.1f} | {r['answered']}/{r['calls']} | {r['wall_n']} | "
+             f"{r['wall_p50']:.1f} | {r['wall_p99']:.1f} | {r['seconds']:.0f} |" for r in rows]
     return "\n".join([head, *lines])
 
 
@@ -137,11 +163,15 @@ async def main() -> int:
                     if (await engine.status())["ok"] and engine.db_migrated and engine.acd.loaded:
                         break
                     await asyncio.sleep(0.1)
+                token = await engine.store.create_token("supervisor", "bench")
+                wall: list[float] = []
+                watcher = tg.create_task(watch_wallboard(s, token, wall))
                 for i in range(args.repeat):
                     log(f"run {i + 1}: {args.calls} calls")
-                    rows.append(await run_once(engine, driver, s, args.calls, talk, seed=i))
+                    rows.append(await run_once(engine, driver, s, args.calls, talk, seed=i, wall=wall))
                     log(f"  p50 {rows[-1]['p50']:.1f} ms, p99 {rows[-1]['p99']:.1f} ms "
                         f"over {rows[-1]['samples']} samples")
+                watcher.cancel()
             finally:
                 eng.cancel()
                 drv.cancel()

@@ -22,6 +22,8 @@ from ivr import prompts as ivr_prompts
 from ivr.live import LiveMenu
 from ivr.runner import IvrRunner
 from reports import events as report_events
+from reports import http_routes as report_routes
+from reports.live import Live
 from tickets.agent_states import AgentStates
 from tickets.event_log import EventLog
 from tickets.http_routes import add_routes as add_workflow_routes
@@ -34,6 +36,7 @@ from .ami.protocol import Message
 from .ami.session import AmiSession
 from .asterisk import install, secrets
 from .errors import HotlineError
+from .http import openapi
 from .http.app import Deps, make_app
 from .metrics import Metrics
 from .settings import Settings
@@ -73,6 +76,9 @@ class Engine:
         self.store.clock = lambda: self.now()
         add_workflow_routes(self.http)
         acd_routes.add_routes(self.http, self.acd)
+        self.live = Live(self.events, self.acd.snapshot)
+        report_routes.add_routes(self.http, self.live, self.events)
+        openapi.add_routes(self.http)
         want_phones = s.demo_agents if phones is None else phones
         self.phones = Softphones(s, list(s.centre.sip_agents), s.state_dir / "phones") if want_phones else None
         self.asterisk_version: str | None = None
@@ -195,6 +201,7 @@ class Engine:
                 tg.create_task(self.acd.persist(), name="acd-persist")
                 tg.create_task(self.acd.heartbeat(), name="acd-heartbeat")
                 tg.create_task(self.acd.announcer(), name="acd-announcer")
+                tg.create_task(self.live.run(), name="wallboard")
                 if self.phones:
                     tg.create_task(self.phones.run(), name="softphones")
                 if ready is not None:

@@ -12,6 +12,8 @@ for pair in debootstrap:debootstrap espeak-ng:espeak-ng sox:sox ffmpeg:ffmpeg ba
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+# Chinese glyphs for the pages rendered in headless Chromium (wallboard screenshots)
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 if ((${#need[@]})); then
   step "system packages: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

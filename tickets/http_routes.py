@@ -19,7 +19,7 @@ import json
 from aiohttp import web
 
 from hotline.errors import BadRequest
-from hotline.http.app import DEPS, ROLE, roles
+from hotline.http.app import DEPS, ROLE, parse_id, roles
 
 from . import workflow as wf
 
@@ -29,10 +29,10 @@ def _dumps(obj) -> str:
 
 
 def _ticket_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+    value = parse_id(request.match_info["id"])
+    if value is None:
         raise BadRequest("ticket id must be an integer")
-    return int(raw)
+    return value
 
 
 async def _actor(request: web.Request) -> wf.Actor:

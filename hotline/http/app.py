@@ -62,7 +62,7 @@ async def errors_mw(request: web.Request, handler: Handler) -> web.StreamRespons
 @web.middleware
 async def auth_mw(request: web.Request, handler: Handler) -> web.StreamResponse:
     allowed = getattr(request.match_info.handler, "roles", None)
-    if request.path.startswith("/api/"):
+    if request.path.startswith("/api/") and not getattr(request.match_info.handler, "public", False):
         if allowed is None:  # an /api route nobody marked: refuse rather than expose
             raise Forbidden("route has no role policy")
         header = request.headers.get("Authorization", "")
@@ -78,29 +78,51 @@ async def auth_mw(request: web.Request, handler: Handler) -> web.StreamResponse:
             if action:
                 target = request.match_info.get("id", "")
                 await request.app[DEPS].store.audit(actor=name or role, role=role,
-                                                    attachment_id=int(target) if target.isdigit() else None,
+                                                    attachment_id=parse_id(target),
                                                     action=action, allowed=False, detail="role not allowed")
             raise Forbidden(f"role {role} may not use this route")
         request[ROLE] = role
         request[ACTOR] = name or role
+        for key, value in request.query.items():
+            # no database stores a NUL; say so instead of failing deep in the driver
+            if "\x00" in key or "\x00" in value:
+                raise BadRequest(f"query parameter {key[:40]!r} contains a NUL character")
     return await handler(request)
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
+
+
+def parse_id(raw: str | None) -> int | None:
+    """A database id from text, or None: ASCII digits only, within the column's range."""
+    if not raw or not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_ID else None
+
+
 def _id(request: web.Request, what: str = "id") -> int:
-    try:
-        return int(request.match_info["id"])
-    except ValueError:
-        raise BadRequest(f"{what} must be an integer") from None
+    value = parse_id(request.match_info["id"])
+    if value is None:
+        raise BadRequest(f"{what} must be an integer from 1 to {MAX_ID}")
+    return value
+
+
+LIMITS = {"limit": (1, 1000), "offset": (0, 10_000_000)}
 
 
 def _int(request: web.Request, name: str, default: int) -> int:
     raw = request.query.get(name)
     if raw is None:
         return default
+    lo, hi = LIMITS.get(name, (0, 2**31 - 1))
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise BadRequest(f"{name} must be an integer") from None
+    if not lo <= value <= hi:
+        raise BadRequest(f"{name} must be from {lo} to {hi}")
+    return value
 
 
 async def status(request: web.Request) -> web.Response:
@@ -162,8 +184,8 @@ async def attachment_content(request: web.Request) -> web.StreamResponse:
 
 @roles("supervisor", audit="hold")
 async def attachment_hold(request: web.Request) -> web.Response:
+    attachment_id = _id(request, "attachment id")
     try:
-        attachment_id = int(request.match_info["id"])
         body = await request.json()
     except (ValueError, json.JSONDecodeError):
         raise BadRequest("body must be JSON like {\"hold\": true}") from None
@@ -179,7 +201,7 @@ async def attachment_hold(request: web.Request) -> web.Response:
 @roles("auditor", "supervisor")
 async def audit_log(request: web.Request) -> web.Response:
     raw = request.query.get("attachment")
-    items = await request.app[DEPS].store.audit_log(int(raw) if raw and raw.isdigit() else None,
+    items = await request.app[DEPS].store.audit_log(parse_id(raw),
                                                     limit=_int(request, "limit", 100))
     return web.json_response({"items": items}, dumps=_dumps)
 
