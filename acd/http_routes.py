@@ -8,20 +8,29 @@
 - GET  /api/v1/queue                        waiting calls, head first
 - GET  /api/v1/queue/{linkedid}/explain     the call's relaxation step and who could take it
 - POST /api/v1/calls/{linkedid}/spy         {"mode": "listen|whisper|barge", "line": "<agent id>"}
+- GET  /api/v1/agents/{id}/pops             server-sent events: a screen pop per call offered to
+                                            the agent (caller, earlier tickets); agents only
+                                            their own
+- GET  /agent                               the agent's page (asks for the token, shows the pops)
 """
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from aiohttp import web
 
-from hotline.errors import BadRequest, Forbidden
+from hotline.errors import BadRequest, Forbidden, NotFound
+from hotline.http import sse
 from hotline.http.app import ACTOR, ROLE, roles
 
+from .screen_pop import ScreenPop
 from .service import AcdService
 
 ACD = web.AppKey("acd", AcdService)
+POPS = web.AppKey("pops", ScreenPop)
+PAGE = Path(__file__).resolve().parent.parent / "hotline" / "http" / "pages" / "agent.html"
 _LINKEDID = re.compile(r"[\w.\-]{1,64}")
 _AGENT = re.compile(r"[0-9]{3,8}")
 
@@ -99,8 +108,28 @@ async def spy(request: web.Request) -> web.Response:
     return web.json_response(await request.app[ACD].spy(lid, mode, line), dumps=_dumps)
 
 
-def add_routes(app: web.Application, acd: AcdService) -> None:
+@roles("agent", "supervisor")
+async def pops(request: web.Request) -> web.StreamResponse:
+    """Screen pops for one agent, as server-sent events."""
+    agent_id = _match(request, "id", _AGENT, "agent id")
+    if request[ROLE] == "agent" and request[ACTOR] not in (agent_id, f"agent{agent_id}"):
+        raise Forbidden("an agent may watch only their own calls")
+    if agent_id not in request.app[ACD].agents:
+        raise NotFound(f"no agent {agent_id}")
+    hub = request.app[POPS]
+    q = hub.listen(agent_id)
+    return await sse.stream(request, q, "pop", close=lambda: hub.unlisten(agent_id, q))
+
+
+async def agent_page(request: web.Request) -> web.Response:
+    return web.Response(text=PAGE.read_text(), content_type="text/html")
+
+
+def add_routes(app: web.Application, acd: AcdService, screen_pop: ScreenPop) -> None:
     app[ACD] = acd
+    app[POPS] = screen_pop
+    app.router.add_get("/agent", agent_page)
+    app.router.add_get("/api/v1/agents/{id}/pops", pops)
     app.router.add_get("/api/v1/agents", list_agents)
     app.router.add_post("/api/v1/agents/{id}/{op}", agent_op)
     app.router.add_get("/api/v1/queue", queue)

@@ -41,6 +41,7 @@ class Waiting:
     """What the engine knows of a waiting call beyond the board's routing view."""
     channel: str
     number: str = ""            # callable caller number ("" when it cannot be called back)
+    caller: str = ""            # the caller ID as presented (for the agent's screen pop)
     callback: bool = False      # the caller hung up and waits for a call back, keeping the place
     attempts: int = 0
     announced: float = 0.0
@@ -182,7 +183,8 @@ class AcdService:
                    data={"priority": priority_name(prio)})
         try:
             number = await self.ami.action("Getvar", Channel=chan, Variable="CALLERID(num)")
-            n = (number.get("Value") or "").strip()
+            w.caller = number.get("Value") or ""
+            n = w.caller.strip()
             if CALLABLE.fullmatch(n):
                 w.number = n
                 await self.ami.action("Setvar", Channel=chan, Variable="HL_CB_OK", Value="1")
@@ -462,6 +464,10 @@ class AcdService:
                           "waited": round(now - c.arrived, 1), "callback": bool(w and w.callback),
                           "step": self.board.current_step(c.linkedid, now) + 1})
         return {"now": now, "agents": sorted(agents, key=lambda a: a["id"]), "waiting": calls}
+
+    def caller_of(self, linkedid: str) -> str | None:
+        w = self.waiting.get(linkedid)
+        return w.caller if w is not None else None
 
     def forget(self, linkedid: str) -> bool:
         """The call's record is stored: True when the ACD logged its queue events live."""

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from acd import config as acd_config
 from acd import http_routes as acd_routes
+from acd.screen_pop import ScreenPop
 from acd.service import AcdService
 from acd.softphones import Softphones
 from agi_scripts.server import FastAgiServer
@@ -26,7 +27,11 @@ from reports import http_routes as report_routes
 from reports.live import Live
 from tickets.agent_states import AgentStates
 from tickets.event_log import EventLog
+from tickets import kb_routes
 from tickets.http_routes import add_routes as add_workflow_routes
+from tickets.kb import KnowledgeBase
+from tickets.providers import Providers
+from tickets.survey import Surveys
 from tickets.store import UNREACHABLE, Store
 from recordings import archive
 from voicemail import fax, transcode
@@ -74,10 +79,17 @@ class Engine:
         self.http = make_app(Deps(store=self.store, status=self.status, registry=self.metrics.registry))
         self.store.calendar = self.calendar   # ticket deadlines in the centre's working days
         self.store.clock = lambda: self.now()
-        add_workflow_routes(self.http)
-        acd_routes.add_routes(self.http, self.acd)
+        self.providers = Providers(self.store, {d.code for d in s.centre.departments if d.provider})
+        self.surveys = Surveys(self.store, self.ami, self.providers, s.node)
+        self.ami.on_event(self.surveys.on_ami)
+        add_workflow_routes(self.http, self.providers, self.surveys)
+        self.pops = ScreenPop(self.acd.caller_of, lambda caller: self.store.tickets(caller=caller, limit=10))
+        self.events.subscribe(self.pops.on_event)
+        acd_routes.add_routes(self.http, self.acd, self.pops)
         self.live = Live(self.events, self.acd.snapshot)
-        report_routes.add_routes(self.http, self.live, self.events)
+        report_routes.add_routes(self.http, self.live, self.events, self.store)
+        self.kb = KnowledgeBase(self.store)
+        kb_routes.add_routes(self.http, self.kb)
         openapi.add_routes(self.http)
         want_phones = s.demo_agents if phones is None else phones
         self.phones = Softphones(s, list(s.centre.sip_agents), s.state_dir / "phones") if want_phones else None
@@ -202,6 +214,8 @@ class Engine:
                 tg.create_task(self.acd.heartbeat(), name="acd-heartbeat")
                 tg.create_task(self.acd.announcer(), name="acd-announcer")
                 tg.create_task(self.live.run(), name="wallboard")
+                tg.create_task(self.pops.run(), name="screen-pop")
+                tg.create_task(self.surveys.run(), name="surveys")
                 if self.phones:
                     tg.create_task(self.phones.run(), name="softphones")
                 if ready is not None:

@@ -247,9 +247,13 @@ def cmd_db(args) -> int:
 
 
 def cmd_check(args) -> int:
+    from acd import config as acd_config
     s = _settings(args)
+    acd = acd_config.load(s.centre.acd, {d.code for d in s.centre.departments})
     print(f"settings ok: {len(s.centre.departments)} departments, {len(s.centre.agents)} agents, "
           f"entry numbers {', '.join(sorted(s.centre.entry_numbers()))}")
+    print(f"acd ok: ring {acd.ring_seconds} s, wrap-up {acd.wrapup_seconds:g} s, RONA pause after "
+          f"{acd.rona_max_misses}, relaxation: " + " -> ".join(st.describe() for st in acd.default_steps))
     return 0
 
 

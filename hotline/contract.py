@@ -24,6 +24,7 @@ WAIT = "hl-wait"               # a call waiting for the engine's ACD: music, ann
 DELIVER = "hl-deliver"         # exten = agent id: ring the agent the engine chose (Redirect target)
 MAX_WAIT = "hl-maxwait"        # the longest wait is over: voicemail (Redirect target)
 CALLBACK = "hl-callback"       # an agent's leg of a callback (Originate): then the citizen is dialled
+SURVEY = "hl-survey"           # a satisfaction survey: the citizen's answered leg (Originate) presses 1/2/3
 CALLOUT = "hl-callout"         # the only outbound route; reached from CALLBACK alone, never from INBOUND
 
 # FastAGI routes
@@ -61,6 +62,7 @@ EV_CB_REQ = "HotlineCallbackRequest"  # a waiting caller pressed 1: keep the pla
 EV_DELIVERY = "HotlineDelivery"  # DELIVER's Dial ended: linkedid, agent, status (DIALSTATUS)
 EV_CONNECTED = "HotlineConnected"  # an agent answered: linkedid, agent
 EV_AGENT = "HotlineAgent"       # a feature code from an agent's phone: agent, op, reason
+EV_SURVEY = "HotlineSurvey"     # SURVEY got a key: linkedid (the survey call), result
 EV_CB_DONE = "HotlineCallbackDone"  # the citizen's leg of a callback ended: of, status
 
 # Feature codes dialled from the agents' SIP phones (AGENTS context)

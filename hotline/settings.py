@@ -28,6 +28,7 @@ class Department:
     digit: str
     name: dict[str, str]
     number: str | None = None
+    provider: bool = False   # a member service provider (suspended after 3 unsatisfied follow-ups)
 
     @property
     def queue(self) -> str:
@@ -222,8 +223,10 @@ def load_centre(path: Path) -> Centre:
             raise ConfigInvalid(f"{path}: department {d['code']}: number {d['number']!r} is not digits")
         if not re.fullmatch(r"[0-9]", str(d.get("digit", ""))):
             raise ConfigInvalid(f"{path}: department {d['code']}: digit must be one of 0-9")
+        if not isinstance(d.get("provider", False), bool):
+            raise ConfigInvalid(f"{path}: department {d['code']}: provider must be true or false")
         deps.append(Department(code=d["code"], digit=str(d["digit"]), name=dict(d.get("name", {})),
-                               number=d.get("number")))
+                               number=d.get("number"), provider=d.get("provider", False)))
     codes = {d.code for d in deps}
     if len(codes) != len(deps) or len({d.digit for d in deps}) != len(deps):
         raise ConfigInvalid(f"{path}: department codes and digits must be unique")

@@ -9,11 +9,11 @@
 - GET /api/v1/reports/staffing        Erlang C agents needed per interval vs logged in
                                       (&target_sl=0.8&target_s=15)
 - GET /api/v1/reports/queue_log       Asterisk-compatible queue_log lines for the period
+- GET /api/v1/reports/digest          the leadership digest (&format=csv), see reports/digest.py
+- GET /digest                         the digest page (asks for a token)
 """
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from dataclasses import asdict
 from datetime import datetime
@@ -23,13 +23,17 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from hotline.errors import BadRequest
+from hotline.http import sse
 from hotline.http.app import roles
 
-from . import csv_export, kpi, queue_log, staffing
+from tickets.store import digest_rows
+
+from . import csv_export, digest, kpi, queue_log, staffing
 from .live import Live
 
 LIVE = web.AppKey("live", Live)
 EVENT_LOG = web.AppKey("event_log", object)
+STORE = web.AppKey("report_store", object)
 PAGE = Path(__file__).resolve().parent.parent / "hotline" / "http" / "pages" / "wallboard.html"
 TZ = "Asia/Shanghai"
 
@@ -73,24 +77,8 @@ async def board(request: web.Request) -> web.Response:
 @roles("supervisor", "ops")
 async def stream(request: web.Request) -> web.StreamResponse:
     live = request.app[LIVE]
-    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-    await resp.prepare(request)
     q = live.listen()
-    try:
-        await resp.write(f"event: board\ndata: {_dumps(live.board())}\n\n".encode())
-        while True:
-            try:
-                item = await asyncio.wait_for(q.get(), 15)
-                await resp.write(f"event: board\ndata: {_dumps(item)}\n\n".encode())
-            except TimeoutError:
-                await resp.write(b": keep-alive\n\n")
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
-    finally:
-        live.unlisten(q)
-    with contextlib.suppress(ConnectionResetError):
-        await resp.write_eof()
-    return resp
+    return await sse.stream(request, q, "board", first=live.board(), close=lambda: live.unlisten(q))
 
 
 @roles("supervisor", "ops", "auditor")
@@ -139,13 +127,36 @@ async def queue_log_text(request: web.Request) -> web.Response:
     return web.Response(text=queue_log.format_queue_log(events), content_type="text/plain")
 
 
+@roles("supervisor", "ops", "auditor")
+async def leadership_digest(request: web.Request) -> web.Response:
+    live = request.app[LIVE]
+    now = live.clock()
+    since = _when(request.query.get("from"), now - 7 * 86400, "from")
+    until = _when(request.query.get("to"), now, "to")
+    if not since < until or until - since > 366 * 86400:
+        raise BadRequest("from must be before to, at most a year apart")
+    rows = await digest_rows(request.app[STORE], since - (until - since), until)
+    d = digest.build(rows, since, until, now)
+    if request.query.get("format") == "csv":
+        return web.Response(text=digest.to_csv(d), content_type="text/csv",
+                            headers={"Content-Disposition": 'attachment; filename="digest.csv"'})
+    return web.json_response(d, dumps=_dumps)
+
+
 async def page(request: web.Request) -> web.Response:
     return web.Response(text=PAGE.read_text(), content_type="text/html")
 
 
-def add_routes(app: web.Application, live: Live, event_log) -> None:
+async def digest_page(request: web.Request) -> web.Response:
+    return web.Response(text=PAGE.with_name("digest.html").read_text(), content_type="text/html")
+
+
+def add_routes(app: web.Application, live: Live, event_log, store) -> None:
     app[LIVE] = live
     app[EVENT_LOG] = event_log
+    app[STORE] = store
+    app.router.add_get("/digest", digest_page)
+    app.router.add_get("/api/v1/reports/digest", leadership_digest)
     app.router.add_get("/wallboard", page)
     app.router.add_get("/api/v1/wallboard", board)
     app.router.add_get("/api/v1/wallboard/stream", stream)

@@ -19,9 +19,14 @@ import json
 from aiohttp import web
 
 from hotline.errors import BadRequest
-from hotline.http.app import DEPS, ROLE, parse_id, roles
+from hotline.http.app import ACTOR, DEPS, ROLE, parse_id, roles
 
 from . import workflow as wf
+from .providers import Providers
+from .survey import Surveys
+
+PROVIDERS = web.AppKey("providers", Providers)
+SURVEYS = web.AppKey("surveys", Surveys)
 
 
 def _dumps(obj) -> str:
@@ -68,9 +73,38 @@ async def post_action(request: web.Request) -> web.Response:
     body = await _body(request)
     action = wf.parse_action(request.match_info["action"], body)  # unknown fields -> 400 here
     who = await _actor(request)
+    providers = request.app[PROVIDERS]
+    if action.name is wf.Act.DISPATCH:
+        await providers.check_dispatch(action.args["department"])
     result = await request.app[DEPS].store.transition(ticket_id, action.name.value, who.name, who.role,
                                                       **action.args)
+    if action.name is wf.Act.FOLLOW_UP:
+        result["provider_suspended"] = await providers.after_follow_up(ticket_id)
     return web.json_response(result, dumps=_dumps)
+
+
+@roles("agent", "supervisor")
+async def start_survey(request: web.Request) -> web.Response:
+    """Call the citizen back for the satisfaction survey (one key: 1/2/3)."""
+    ticket_id = _ticket_id(request)
+    return web.json_response(await request.app[SURVEYS].start(ticket_id), status=202, dumps=_dumps)
+
+
+@roles("supervisor", "ops", "department")
+async def provider_status(request: web.Request) -> web.Response:
+    providers = request.app[PROVIDERS]
+    items = [{"department": d, "suspended": await providers.suspended(d)} for d in sorted(providers.providers)]
+    return web.json_response({"items": items}, dumps=_dumps)
+
+
+@roles("supervisor")
+async def lift_suspension(request: web.Request) -> web.Response:
+    code = request.match_info["code"]
+    providers = request.app[PROVIDERS]
+    if code not in providers.providers:
+        raise BadRequest(f"{code[:40]!r} is not a member service provider")
+    await providers.lift(code, request[ACTOR])
+    return web.json_response({"department": code, "suspended": None}, dumps=_dumps)
 
 
 async def _department_may_see(request: web.Request, department: str | None) -> None:
@@ -100,7 +134,12 @@ async def get_overdue(request: web.Request) -> web.Response:
     return web.json_response({"department": code, "items": items}, dumps=_dumps)
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(app: web.Application, providers: Providers, surveys: Surveys) -> None:
+    app[PROVIDERS] = providers
+    app[SURVEYS] = surveys
+    app.router.add_post("/api/v1/tickets/{id}/survey", start_survey)
+    app.router.add_get("/api/v1/providers", provider_status)
+    app.router.add_post("/api/v1/providers/{code}/lift", lift_suspension)
     app.router.add_post("/api/v1/tickets/{id}/actions/{action}", post_action)
     app.router.add_get("/api/v1/tickets/{id}/history", get_history)
     app.router.add_get("/api/v1/departments/{code}/overdue", get_overdue)

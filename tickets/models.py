@@ -163,3 +163,35 @@ class EventRow(Base):
     department: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str | None] = mapped_column(String(8))
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class KbEntry(Base):
+    """A knowledge-base answer agents read out (and count when they do). `search_text` holds
+    the entry's search terms (tickets/kb.py) so that Chinese search works the same on both
+    databases."""
+
+    __tablename__ = "kb_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    department: Mapped[str] = mapped_column(String(32), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    keywords: Mapped[str] = mapped_column(Text, default="")
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProviderSuspension(Base):
+    """A member service provider (a department marked `provider`) suspended after three
+    "not satisfied" follow-ups in a row; lifted by a supervisor."""
+
+    __tablename__ = "provider_suspensions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    department: Mapped[str] = mapped_column(String(32), index=True)
+    suspended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    lifted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lifted_by: Mapped[str | None] = mapped_column(String(64))

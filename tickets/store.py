@@ -483,3 +483,18 @@ def ticket_json(t: Ticket, c: CallRow | None) -> dict:
         "answered_at": _iso(c.answered_at) if c else None,
         "ended_at": _iso(c.ended_at) if c else None,
     }
+
+
+async def digest_rows(store: Store, since: float, until: float) -> list[dict]:
+    """Tickets created in [since, until) (the digest's input, see reports/digest.py)."""
+    q = (select(Ticket.created_at, Ticket.category, Ticket.department, Ticket.status, Ticket.satisfaction,
+                Ticket.due_at)
+         .where(Ticket.created_at >= _ts(since), Ticket.created_at < _ts(until)))
+    async with store.sessions() as s:
+        rows = (await s.execute(q)).all()
+    def epoch(dt):
+        if dt is None:
+            return None
+        return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
+    return [{"created_at": epoch(r[0]), "category": r[1], "department": r[2], "status": r[3],
+             "satisfaction": r[4], "due_at": epoch(r[5])} for r in rows]

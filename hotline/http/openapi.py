@@ -32,6 +32,9 @@ QUERY: dict[str, list[tuple[str, dict, str]]] = {
                                           ("target_s", {"type": "number"}, "e.g. 15"),
                                           ("interval", {"type": "string", "enum": ["900", "1800", "3600"]}, "")],
     "/api/v1/reports/queue_log": PERIOD,
+    "/api/v1/reports/digest": PERIOD + [("format", {"type": "string", "enum": ["json", "csv"]}, "")],
+    "/api/v1/kb": [("q", STR, "question in Chinese or English"), ("department", STR, "department code"),
+                   ("limit", {**INT, "minimum": 1, "maximum": 50}, "")],
 }
 
 BODY: dict[tuple[str, str], dict] = {
@@ -42,6 +45,9 @@ BODY: dict[tuple[str, str], dict] = {
                                                         "description": "the action's arguments"},
     ("POST", "/api/v1/agents/{id}/{op}"): {"type": "object", "properties": {"reason": STR},
                                            "additionalProperties": False},
+    ("POST", "/api/v1/kb"): {"type": "object", "required": ["department", "question", "answer"],
+                             "additionalProperties": False,
+                             "properties": {"department": STR, "question": STR, "answer": STR, "keywords": STR}},
     ("POST", "/api/v1/calls/{linkedid}/spy"): {
         "type": "object", "required": ["mode", "line"], "additionalProperties": False,
         "properties": {"mode": {"type": "string", "enum": ["listen", "whisper", "barge"]},

@@ -67,3 +67,46 @@ async def test_wallboard_refuses_a_wrong_role_and_asks_again(hotline, browser):
         async with http.get(f"{s.http_url}/api/v1/wallboard/stream") as r:
             assert r.status == 401
     await page.close()
+
+
+async def test_agent_page_pops_the_callers_earlier_tickets_when_a_call_is_offered(hotline, driver, browser):
+    s = hotline.settings
+    caller = "13312345678"
+    earlier = await ticket_for(hotline.store, await call(driver, s, "12369", caller=caller, talk=1, wait=0.3))
+    token = await hotline.store.create_token("agent", "agent1004")
+    other = await hotline.store.create_token("agent", "agent1001")
+    page = await browser.new_page()
+    await page.goto(f"{s.http_url}/agent#agent=1004&token={token}")
+    await page.wait_for_function("document.body.dataset.connected === '1'", timeout=10_000)
+    lid = await call(driver, s, "12369", caller=caller, talk=4, wait=0.3)
+    await page.wait_for_selector(f"#history tr[data-ticket='{earlier['id']}']", timeout=15_000)
+    assert caller in await page.text_content("#caller")
+    assert lid in await page.text_content("#meta")
+    await ticket_for(hotline.store, lid)
+    # another agent may not watch 1004's calls
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{s.http_url}/api/v1/agents/1004/pops", headers={"Authorization": f"Bearer {other}"}) as r:
+            assert r.status == 403
+    await page.close()
+
+
+async def test_digest_page_renders_the_period_from_real_tickets(hotline, driver, browser):
+    s = hotline.settings
+    lid = await call(driver, s, "12315", caller="13400000001", talk=1, wait=0.3)
+    ticket = await ticket_for(hotline.store, lid)
+    agent = await hotline.store.create_token("agent", "agent1001")
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{s.http_url}/api/v1/tickets/{ticket['id']}/actions/dispatch",
+                             json={"department": "market", "category": "complaint"},
+                             headers={"Authorization": f"Bearer {agent}"}) as r:
+            assert r.status == 200, await r.text()
+    sup = await hotline.store.create_token("supervisor", "digest")
+    page = await browser.new_page()
+    await page.goto(f"{s.http_url}/digest#token={sup}")
+    await page.wait_for_function("document.body.dataset.loaded === '1'", timeout=10_000)
+    row = page.locator("#cat tr[data-name='complaint'] td")
+    assert int(await row.nth(2).inner_text()) >= 1
+    assert "market" in await page.locator("#dept").inner_text()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "digest.png"), full_page=True)
+    await page.close()

@@ -46,7 +46,8 @@ def test_demo_centre_loads():
     c = settings.load_centre(settings.DEMO_CONFIG)
     assert c.centre_number == "12345"
     assert c.fallback_department == "general"
-    assert sorted(d.digit for d in c.departments) == list("0123456")
+    assert sorted(d.digit for d in c.departments) == list("01234567")
+    assert [d.code for d in c.departments if d.provider] == ["homecare"]
     assert c.department("tax").number == "12366"
     assert c.entry_numbers()["12345"] is None
     assert c.entry_numbers()["12366"].code == "tax"

@@ -8,6 +8,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from hotline.http.app import Deps, make_app
 from tickets.http_routes import add_routes
+from tickets.providers import Providers
+from tickets.survey import Surveys
 from tickets.models import CallRecord as CallRow, Ticket
 from tickets.store import Store
 
@@ -23,7 +25,8 @@ async def env(tmp_path):
         return {"ok": True}
 
     app = make_app(Deps(store=store, status=status))
-    add_routes(app)
+    providers = Providers(store, {"homecare"})
+    add_routes(app, providers, Surveys(store, None, providers, "node1"))
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     tokens = {name: await store.create_token(role, name) for role, name in [
@@ -35,14 +38,15 @@ async def env(tmp_path):
     await store.close()
 
 
-async def new_ticket(store: Store, agent: str | None = "agent1002", created: datetime = LONG_AGO) -> int:
+async def new_ticket(store: Store, agent: str | None = "agent1002", created: datetime = LONG_AGO,
+                     department: str | None = None) -> int:
     linkedid = f"node1-{created.timestamp()}-{agent}-{id(store)}-{datetime.now().timestamp()}"
     async with store.sessions.begin() as s:
         s.add(CallRow(linkedid=linkedid, caller="13800138000", dialed="12345", ivr_path=[], started_at=created,
                       ended_at=created, agent=agent, disposition="answered"))
         await s.flush()
         t = Ticket(linkedid=linkedid, caller="13800138000", dialed="12345", status="new", created_at=created,
-                   updated_at=created)
+                   updated_at=created, department=department)
         s.add(t)
         await s.flush()
         return t.id
@@ -150,3 +154,29 @@ async def test_overdue_over_http(env):
     assert code == 200 and body["deadline"] == "overdue"
     code, body = await act(client, tokens, "sup1", fresh, "supervise", {"note": "too early"})
     assert (code, body["error"]) == (409, "transition-refused") and "not overdue" in body["message"]
+
+
+async def test_three_unsatisfied_follow_ups_in_a_row_suspend_a_provider_until_lifted(env):
+    store, client, tokens = env
+    for i, result in enumerate(["not_satisfied", "satisfied", "not_satisfied", "not_satisfied"]):
+        tid = await new_ticket(store, department="homecare")
+        assert (await act(client, tokens, "agent1002", tid, "answer_on_spot", {"text": "已处理"}))[0] == 200
+        status, body = await act(client, tokens, "agent1002", tid, "follow_up", {"result": result})
+        assert status == 200 and body["provider_suspended"] is None   # never three in a row yet
+    tid = await new_ticket(store, department="homecare")
+    await act(client, tokens, "agent1002", tid, "answer_on_spot", {"text": "已处理"})
+    status, body = await act(client, tokens, "agent1002", tid, "follow_up", {"result": "not_satisfied"})
+    assert status == 200 and body["provider_suspended"]["department"] == "homecare"
+    status, body = await get(client, tokens, "sup1", "/api/v1/providers")
+    assert body["items"][0]["suspended"]["reason"].startswith("3 follow-ups in a row")
+    other = await new_ticket(store)
+    status, body = await act(client, tokens, "agent1002", other, "dispatch",
+                             {"department": "homecare", "category": "request_for_help"})
+    assert (status, body["error"]) == (409, "provider-suspended")
+    r = await client.post("/api/v1/providers/homecare/lift", headers={"Authorization": f"Bearer {tokens['agent1002']}"})
+    assert r.status == 403
+    r = await client.post("/api/v1/providers/homecare/lift", headers={"Authorization": f"Bearer {tokens['sup1']}"})
+    assert r.status == 200
+    status, _ = await act(client, tokens, "agent1002", other, "dispatch",
+                          {"department": "homecare", "category": "request_for_help"})
+    assert status == 200

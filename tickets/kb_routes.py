@@ -1,0 +1,64 @@
+"""HTTP routes of the knowledge base. Wire with `add_routes(app, kb)`.
+
+- GET  /api/v1/kb?q=...&department=...&limit=10   search (agents, supervisors, ops)
+- POST /api/v1/kb        {"department", "question", "answer", "keywords"}   (supervisors, ops)
+- POST /api/v1/kb/{id}/used                          an agent read this answer out: counted
+"""
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from hotline.errors import BadRequest
+from hotline.http.app import parse_id, roles
+
+from .kb import KnowledgeBase
+
+KB = web.AppKey("kb", KnowledgeBase)
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+@roles("agent", "supervisor", "ops")
+async def search(request: web.Request) -> web.Response:
+    q = request.query.get("q", "")
+    raw = request.query.get("limit", "10")
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 50:
+        raise BadRequest("limit must be 1-50")
+    dept = request.query.get("department") or None
+    if dept is not None and (len(dept) > 32 or "\x00" in dept):
+        raise BadRequest("department is malformed")
+    items = await request.app[KB].search(q, dept, int(raw))
+    return web.json_response({"q": q, "items": items}, dumps=_dumps)
+
+
+@roles("supervisor", "ops")
+async def add(request: web.Request) -> web.Response:
+    try:
+        body = json.loads(await request.read() or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("body must be a JSON object") from None
+    if not isinstance(body, dict) or set(body) - {"department", "question", "answer", "keywords"} \
+            or not {"department", "question", "answer"} <= set(body):
+        raise BadRequest('body must be {"department", "question", "answer"[, "keywords"]}')
+    entry = await request.app[KB].add(body["department"], body["question"], body["answer"],
+                                      body.get("keywords", ""))
+    return web.json_response(entry, status=201, dumps=_dumps)
+
+
+@roles("agent", "supervisor")
+async def used(request: web.Request) -> web.Response:
+    entry_id = parse_id(request.match_info["id"])
+    if entry_id is None:
+        raise BadRequest("entry id must be an integer")
+    return web.json_response(await request.app[KB].used(entry_id), dumps=_dumps)
+
+
+def add_routes(app: web.Application, kb: KnowledgeBase) -> None:
+    app[KB] = kb
+    app.router.add_get("/api/v1/kb", search)
+    app.router.add_post("/api/v1/kb", add)
+    app.router.add_post("/api/v1/kb/{id}/used", used)
