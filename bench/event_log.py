@@ -22,6 +22,8 @@ from reports import kpi
 from tickets.event_log import EventLog
 from tickets.store import Store
 
+from .intake_api import own_database
+
 PG = os.environ.get("HOTLINE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
@@ -73,7 +75,7 @@ async def main() -> int:
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for url in (f"sqlite+aiosqlite:///{tmp}/bench.db", args.pg):
+        for url in (f"sqlite+aiosqlite:///{tmp}/bench.db", await own_database(args.pg)):
             print(f"[{time.strftime('%H:%M:%S')}] {url.split('://')[0]}: {args.events} events", file=sys.stderr)
             rows.append(await one(url, args.events, args.batch))
     print("| database | events | batch | append µs/event | stored events/s | read back s | KPIs s |")

@@ -130,27 +130,45 @@ async def status(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if body["ok"] else 503)
 
 
+# Roles that work with cases, not with callers: they see 138****8000, never the number.
+MASKED_ROLES = frozenset({"auditor", "department"})
+
+
+def mask_number(number: str) -> str:
+    n = len(number)
+    if n <= 4:
+        return "*" * n
+    keep = 3 if n >= 8 else 0   # mobile numbers keep the carrier prefix, short ones nothing
+    return number[:keep] + "*" * (n - keep - 4) + number[-4:]
+
+
+def for_role(request: web.Request, ticket: dict) -> dict:
+    if request[ROLE] in MASKED_ROLES and ticket.get("caller"):
+        return {**ticket, "caller": mask_number(ticket["caller"]), "caller_masked": True}
+    return ticket
+
+
 @roles("agent", "supervisor", "ops", "auditor")
 async def list_tickets(request: web.Request) -> web.Response:
     q = request.query
     items = await request.app[DEPS].store.tickets(
         caller=q.get("caller"), dialed=q.get("dialed"), linkedid=q.get("linkedid"),
         limit=_int(request, "limit", 50), offset=_int(request, "offset", 0))
-    return web.json_response({"items": items, "limit": _int(request, "limit", 50),
+    return web.json_response({"items": [for_role(request, t) for t in items], "limit": _int(request, "limit", 50),
                               "offset": _int(request, "offset", 0)}, dumps=_dumps)
 
 
 @roles("agent", "supervisor", "ops", "auditor")
 async def get_ticket(request: web.Request) -> web.Response:
     ticket_id = _id(request, "ticket id")
-    return web.json_response(await request.app[DEPS].store.ticket(ticket_id), dumps=_dumps)
+    return web.json_response(for_role(request, await request.app[DEPS].store.ticket(ticket_id)), dumps=_dumps)
 
 
 @roles("agent", "supervisor", "department", "ops")
 async def callbacks(request: web.Request) -> web.Response:
     """The callback list for the morning shift (voicemails and booked callbacks)."""
     items = await request.app[DEPS].store.callbacks(request.query.get("department"), limit=_int(request, "limit", 100))
-    return web.json_response({"items": items}, dumps=_dumps)
+    return web.json_response({"items": [for_role(request, t) for t in items]}, dumps=_dumps)
 
 
 @roles("agent", "supervisor", "ops", "auditor")

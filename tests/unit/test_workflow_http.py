@@ -180,3 +180,23 @@ async def test_three_unsatisfied_follow_ups_in_a_row_suspend_a_provider_until_li
     status, _ = await act(client, tokens, "agent1002", other, "dispatch",
                           {"department": "homecare", "category": "request_for_help"})
     assert status == 200
+
+
+def test_numbers_are_masked_keeping_the_last_four():
+    from hotline.http.app import mask_number
+    assert mask_number("13800138000") == "138****8000"
+    assert mask_number("12345") == "*2345"
+    assert mask_number("1234") == "****"
+    assert mask_number("+8613800138000").endswith("8000") and "38001" not in mask_number("+8613800138000")
+
+
+async def test_auditors_and_departments_see_masked_callers_agents_see_the_number(env):
+    store, client, tokens = env
+    await new_ticket(store)
+    status, body = await get(client, tokens, "aud1", "/api/v1/tickets")
+    assert status == 200 and body["items"][0]["caller"] == "138****8000" and body["items"][0]["caller_masked"]
+    status, body = await get(client, tokens, "agent1002", "/api/v1/tickets")
+    assert body["items"][0]["caller"] == "13800138000"
+    tid = body["items"][0]["id"]
+    status, body = await get(client, tokens, "aud1", f"/api/v1/tickets/{tid}")
+    assert body["caller"] == "138****8000"
