@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.acd_delivery [--calls 200] [--agents 40] [--talk 6,14]
 
 Runs its own Asterisk instance ('benchacd', own ports) and the engine in this process, with
-N Local answering agents (all departments and languages, level 3, no wrap-up). Places
+N Local agents (all departments and languages, level 3, no wrap-up) that answer, talk 4-10 s
+and hang up; callers are patient (they stay up to --talk seconds). Places
 `--calls` concurrent calls to the department numbers, so most of them wait; every time an
 agent's call ends while calls are waiting, the ACD picks the next call and redirects it to
 ring the agent. Measured from Asterisk's timestamp of the event that freed the agent (the
@@ -110,7 +111,7 @@ async def run_once(engine: Engine, driver: AmiSession, s, calls: int, talk: tupl
             "p99": pct(samples, 0.99) if samples else float("nan"),
             "max": max(samples) if samples else float("nan"),
             "mean": statistics.fmean(samples) if samples else float("nan"),
-            "answered": answered, "seconds": time.monotonic() - t0,
+            "answered": answered, "waiting_end": len(engine.acd.board.calls), "seconds": time.monotonic() - t0,
             "wall_n": len(wall), "wall_p50": pct([x * 1000 for x in wall], 0.5) if wall else float("nan"),
             "wall_p99": pct([x * 1000 for x in wall], 0.99) if wall else float("nan"),
             "events": engine.events.stats["written"]}
@@ -133,7 +134,7 @@ async def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--calls", type=int, default=200)
     ap.add_argument("--agents", type=int, default=40)
-    ap.add_argument("--talk", default="6,14", help="min,max seconds each caller stays")
+    ap.add_argument("--talk", default="150,180", help="min,max seconds a caller is willing to stay")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--db-url", default="")
     args = ap.parse_args()

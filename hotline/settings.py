@@ -42,13 +42,14 @@ class Skill:
     level: int
 
 
-AGENT_LINES = ("sip", "local-talk", "local-ring")
+AGENT_LINES = ("sip", "local-talk", "local-ring", "local-brief")
 
 
 @dataclass(frozen=True)
 class Agent:
     """`line`: "sip" is a PJSIP phone (endpoint agent<id>); the Local lines stand in for a
-    person in tests and benchmarks: local-talk answers and stays, local-ring never answers."""
+    person in tests and benchmarks: local-talk answers and stays, local-ring never answers,
+    local-brief answers, talks 4-10 s and hangs up."""
     id: str
     name: str
     skills: tuple[Skill, ...]
@@ -126,7 +127,7 @@ class Settings:
     def agents(self) -> tuple[Agent, ...]:
         """The centre's agents plus `local_agents` answering Local lines (ids 9xxxx) that
         speak every department and language at level 3: the benchmarks' staff."""
-        extra = tuple(Agent(id=f"9{i:04d}", name=f"bench {i}", line="local-talk",
+        extra = tuple(Agent(id=f"9{i:04d}", name=f"bench {i}", line="local-brief",
                             skills=tuple(Skill(d.code, lang, 3) for d in self.centre.departments
                                          for lang in contract.LANGUAGES))
                       for i in range(1, self.local_agents + 1))
