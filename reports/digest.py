@@ -2,7 +2,8 @@
 with the change against the previous period of the same length, and each department's
 satisfaction and overdue figures. Pure: ticket rows in, a dict out.
 
-A row is {"created_at": epoch, "category", "department", "status", "satisfaction", "due_at"}.
+A row is {"created_at": epoch, "category", "department", "district", "status", "satisfaction",
+"due_at"}.
 - count: tickets created in the period; change: count - previous period's count; change_pct
   is None when the previous count is 0.
 - satisfied_rate: (satisfied + basically_satisfied) / tickets with a follow-up result.
@@ -49,6 +50,7 @@ def build(rows: list[dict], since: float, until: float, now: float, top: int = 1
         d["satisfied_rate"] = round(d["satisfied"] / d["followed_up"], 4) if d["followed_up"] else None
     return {"from": since, "to": until, "tickets": len(cur), "previous_tickets": len(prev),
             "by_category": _top(cur, prev, "category", top), "by_department": _top(cur, prev, "department", top),
+            "by_district": _top(cur, prev, "district", top),
             "departments": sorted(depts.values(), key=lambda d: (-d["tickets"], d["department"]))}
 
 
@@ -56,7 +58,7 @@ def to_csv(d: dict) -> str:
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(["section", "name", "count", "previous", "change", "change_pct"])
-    for section, key in (("category", "category"), ("department", "department")):
+    for section, key in (("category", "category"), ("department", "department"), ("district", "district")):
         for r in d[f"by_{key}"]:
             w.writerow([section, r[key], r["count"], r["previous"], r["change"],
                         "" if r["change_pct"] is None else r["change_pct"]])

@@ -50,6 +50,7 @@ class Ticket(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     department: Mapped[str | None] = mapped_column(String(32), index=True)
     category: Mapped[str | None] = mapped_column(String(32))
+    district: Mapped[str | None] = mapped_column(String(64), index=True)  # where the matter is (digest)
     status: Mapped[str] = mapped_column(String(32), default="new", index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

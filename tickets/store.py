@@ -327,6 +327,7 @@ class Store:
         held = t.status in wf.HELD_BY_DEPARTMENT
         overdue = bool(held and t.due_at is not None and dl.state_at(t.due_at, now, cal) == dl.OVERDUE)
         return wf.TicketState(status=wf.Status(t.status), department=t.department, category=t.category,
+                              district=t.district,
                               owner=t.owner or call_agent, escalated=bool(t.escalated), reply=t.reply,
                               satisfaction=t.satisfaction, overdue=overdue)
 
@@ -337,6 +338,7 @@ class Store:
         if t.status in wf.HELD_BY_DEPARTMENT and t.due_at is not None:
             deadline = dl.state_at(t.due_at, now, cal)
         return {"id": t.id, "status": t.status, "department": t.department, "category": t.category,
+                "district": t.district,
                 "owner": t.owner or call_agent, "escalated": bool(t.escalated), "reply": t.reply,
                 "satisfaction": t.satisfaction, "due_at": _iso(t.due_at), "deadline": deadline,
                 "created_at": _iso(t.created_at), "updated_at": _iso(t.updated_at)}
@@ -368,6 +370,7 @@ class Store:
                 before = self._wf_state(t, call_agent, now, cal)
                 after, entry = wf.apply(before, act, who)
                 values = dict(status=after.status.value, department=after.department, category=after.category,
+                              district=after.district,
                               owner=after.owner, escalated=after.escalated, reply=after.reply,
                               satisfaction=after.satisfaction, updated_at=now)
                 if before.owner and t.owner is None:  # the call's agent, written down now
@@ -467,7 +470,7 @@ class Store:
 def ticket_json(t: Ticket, c: CallRow | None) -> dict:
     return {
         "id": t.id, "linkedid": t.linkedid, "caller": t.caller, "dialed": t.dialed,
-        "language": t.language, "department": t.department, "category": t.category,
+        "language": t.language, "department": t.department, "category": t.category, "district": t.district,
         "status": t.status, "created_at": _iso(t.created_at),
         "ivr_path": c.ivr_path if c else [],
         "wait_seconds": c.wait_seconds if c else None,
@@ -488,7 +491,7 @@ def ticket_json(t: Ticket, c: CallRow | None) -> dict:
 async def digest_rows(store: Store, since: float, until: float) -> list[dict]:
     """Tickets created in [since, until) (the digest's input, see reports/digest.py)."""
     q = (select(Ticket.created_at, Ticket.category, Ticket.department, Ticket.status, Ticket.satisfaction,
-                Ticket.due_at)
+                Ticket.due_at, Ticket.district)
          .where(Ticket.created_at >= _ts(since), Ticket.created_at < _ts(until)))
     async with store.sessions() as s:
         rows = (await s.execute(q)).all()
@@ -497,4 +500,4 @@ async def digest_rows(store: Store, since: float, until: float) -> list[dict]:
             return None
         return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
     return [{"created_at": epoch(r[0]), "category": r[1], "department": r[2], "status": r[3],
-             "satisfaction": r[4], "due_at": epoch(r[5])} for r in rows]
+             "satisfaction": r[4], "due_at": epoch(r[5]), "district": r[6]} for r in rows]

@@ -166,6 +166,7 @@ class TicketState:
     status: Status = Status.NEW
     department: str | None = None
     category: str | None = None
+    district: str | None = None
     owner: str | None = None
     escalated: bool = False
     reply: str | None = None
@@ -238,8 +239,9 @@ def _department(name: str, v: Any) -> str:
 
 # action -> (required, optional): argument name -> checker
 ARGS: dict[Act, tuple[dict, dict]] = {
-    Act.ANSWER_ON_SPOT: ({}, {"text": _text(_LONG), "category": _choice(Category)}),
-    Act.DISPATCH: ({"department": _department, "category": _choice(Category)}, {"note": _text(_SHORT)}),
+    Act.ANSWER_ON_SPOT: ({}, {"text": _text(_LONG), "category": _choice(Category), "district": _text(64)}),
+    Act.DISPATCH: ({"department": _department, "category": _choice(Category)},
+                   {"note": _text(_SHORT), "district": _text(64)}),
     Act.ACCEPT: ({}, {"note": _text(_SHORT)}),
     Act.RETURN: ({"reason": _text(_SHORT)}, {}),
     Act.REPLY: ({"text": _text(_LONG)}, {}),
@@ -338,6 +340,8 @@ def apply(state: TicketState, action: Action, actor: Actor) -> tuple[TicketState
     if actor.role == "agent" and not state.owner:
         new = replace(new, owner=actor.name)
         details["owner"] = actor.name
+    if "district" in args:
+        new = replace(new, district=args["district"])
     if act is Act.ANSWER_ON_SPOT:
         new = replace(new, reply=args.get("text", state.reply), category=args.get("category", state.category))
     elif act is Act.DISPATCH:

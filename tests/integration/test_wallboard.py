@@ -97,7 +97,7 @@ async def test_digest_page_renders_the_period_from_real_tickets(hotline, driver,
     agent = await hotline.store.create_token("agent", "agent1001")
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{s.http_url}/api/v1/tickets/{ticket['id']}/actions/dispatch",
-                             json={"department": "market", "category": "complaint"},
+                             json={"department": "market", "category": "complaint", "district": "海淀区"},
                              headers={"Authorization": f"Bearer {agent}"}) as r:
             assert r.status == 200, await r.text()
     sup = await hotline.store.create_token("supervisor", "digest")
@@ -107,6 +107,7 @@ async def test_digest_page_renders_the_period_from_real_tickets(hotline, driver,
     row = page.locator("#cat tr[data-name='complaint'] td")
     assert int(await row.nth(2).inner_text()) >= 1
     assert "market" in await page.locator("#dept").inner_text()
+    assert "海淀区" in await page.locator("#district").inner_text()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "digest.png"), full_page=True)
     await page.close()

@@ -378,3 +378,13 @@ async def test_a_status_outside_the_workflow_is_refused_not_a_crash(store):
     with pytest.raises(wf.TransitionRefused, match="archived: not a workflow status"):
         await store.transition(tid, "escalate", "sup1", "supervisor", reason="x")
     assert await store.history(tid) == []
+
+
+async def test_dispatch_records_the_district_for_the_digest(store):
+    from tickets.store import digest_rows
+    tid = await new_ticket(store, agent="agent1002")
+    view = await store.transition(tid, "dispatch", "agent1002", "agent", department="ecology", category="report",
+                                  district="海淀区", now=SEP30)
+    assert view["district"] == "海淀区" and (await row(store, tid)).district == "海淀区"
+    rows = await digest_rows(store, SEP30.timestamp() - 10, SEP30.timestamp() + 10)
+    assert [(r["district"], r["category"], r["department"]) for r in rows] == [("海淀区", "report", "ecology")]

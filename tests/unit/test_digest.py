@@ -6,9 +6,9 @@ from reports import digest
 DAY = 86400.0
 
 
-def t(day, category, department, status="new", satisfaction=None, due=None):
+def t(day, category, department, status="new", satisfaction=None, due=None, district=None):
     return {"created_at": day * DAY + 100, "category": category, "department": department, "status": status,
-            "satisfaction": satisfaction, "due_at": due}
+            "satisfaction": satisfaction, "due_at": due, "district": district}
 
 
 def test_counts_changes_and_department_rates():
@@ -25,4 +25,14 @@ def test_counts_changes_and_department_rates():
     tax = next(x for x in d["departments"] if x["department"] == "tax")
     assert tax["satisfied_rate"] == 1.0
     text = digest.to_csv(d)
+    assert "district,unclassified,5,3,2," in text
     assert text.splitlines()[1] == "category,complaint,3,2,1,0.5" and "unclassified" in text
+
+
+def test_top_districts_with_their_change():
+    rows = [t(1, "complaint", "market", district="海淀区"), t(8, "complaint", "market", district="海淀区"),
+            t(9, "report", "ecology", district="海淀区"), t(9, "report", "ecology", district="朝阳区")]
+    d = digest.build(rows, since=7 * DAY, until=14 * DAY, now=14 * DAY)
+    assert d["by_district"] == [
+        {"district": "海淀区", "count": 2, "previous": 1, "change": 1, "change_pct": 1.0},
+        {"district": "朝阳区", "count": 1, "previous": 0, "change": 1, "change_pct": None}]
