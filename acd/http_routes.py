@@ -15,41 +15,22 @@
 """
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 from aiohttp import web
 
 from hotline.errors import BadRequest, Forbidden, NotFound
 from hotline.http import sse
-from hotline.http.app import ACTOR, ROLE, roles
+from hotline.http.app import ACTOR, ROLE, dumps, json_object, page, roles
 
 from .screen_pop import ScreenPop
 from .service import AcdService
 
 ACD = web.AppKey("acd", AcdService)
 POPS = web.AppKey("pops", ScreenPop)
-PAGE = Path(__file__).resolve().parent.parent / "hotline" / "http" / "pages" / "agent.html"
 _LINKEDID = re.compile(r"[\w.\-]{1,64}")
 _AGENT = re.compile(r"[0-9]{3,8}")
 
-
-def _dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False)
-
-
-async def _body(request: web.Request) -> dict:
-    raw = await request.read()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise BadRequest("body must be a JSON object")
-    return body
 
 
 def _match(request: web.Request, name: str, pattern: re.Pattern, what: str) -> str:
@@ -62,17 +43,14 @@ def _match(request: web.Request, name: str, pattern: re.Pattern, what: str) -> s
 @roles("agent", "supervisor", "ops")
 async def list_agents(request: web.Request) -> web.Response:
     snap = request.app[ACD].snapshot()
-    return web.json_response({"items": snap["agents"]}, dumps=_dumps)
+    return web.json_response({"items": snap["agents"]}, dumps=dumps)
 
 
 @roles("agent", "supervisor", "ops")
 async def agent_op(request: web.Request) -> web.Response:
     agent_id = _match(request, "id", _AGENT, "agent id")
     op = request.match_info["op"]
-    body = await _body(request)
-    unknown = set(body) - {"reason"}
-    if unknown:
-        raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    body = await json_object(request, {"reason"})
     if request[ROLE] == "agent" and request[ACTOR] not in (agent_id, f"agent{agent_id}"):
         raise Forbidden("an agent may change only their own state")
     reason = body.get("reason", "break" if op == "pause" else "")
@@ -81,31 +59,28 @@ async def agent_op(request: web.Request) -> web.Response:
     acd = request.app[ACD]
     acd.agent_action(agent_id, op, reason, by=f"api:{request[ACTOR]}")
     agent = next(a for a in acd.snapshot()["agents"] if a["id"] == agent_id)
-    return web.json_response(agent, dumps=_dumps)
+    return web.json_response(agent, dumps=dumps)
 
 
 @roles("agent", "supervisor", "ops")
 async def queue(request: web.Request) -> web.Response:
-    return web.json_response({"items": request.app[ACD].snapshot()["waiting"]}, dumps=_dumps)
+    return web.json_response({"items": request.app[ACD].snapshot()["waiting"]}, dumps=dumps)
 
 
 @roles("supervisor", "ops")
 async def explain(request: web.Request) -> web.Response:
     lid = _match(request, "linkedid", _LINKEDID, "linkedid")
-    return web.json_response(request.app[ACD].explain(lid), dumps=_dumps)
+    return web.json_response(request.app[ACD].explain(lid), dumps=dumps)
 
 
 @roles("supervisor")
 async def spy(request: web.Request) -> web.Response:
     lid = _match(request, "linkedid", _LINKEDID, "linkedid")
-    body = await _body(request)
-    unknown = set(body) - {"mode", "line"}
-    if unknown:
-        raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    body = await json_object(request, {"mode", "line"})
     mode, line = body.get("mode"), body.get("line")
     if not isinstance(mode, str) or not isinstance(line, str) or not _AGENT.fullmatch(line):
         raise BadRequest('body must be {"mode": "listen|whisper|barge", "line": "<agent id of your phone>"}')
-    return web.json_response(await request.app[ACD].spy(lid, mode, line), dumps=_dumps)
+    return web.json_response(await request.app[ACD].spy(lid, mode, line), dumps=dumps)
 
 
 @roles("agent", "supervisor")
@@ -121,14 +96,10 @@ async def pops(request: web.Request) -> web.StreamResponse:
     return await sse.stream(request, q, "pop", close=lambda: hub.unlisten(agent_id, q))
 
 
-async def agent_page(request: web.Request) -> web.Response:
-    return web.Response(text=PAGE.read_text(), content_type="text/html")
-
-
 def add_routes(app: web.Application, acd: AcdService, screen_pop: ScreenPop) -> None:
     app[ACD] = acd
     app[POPS] = screen_pop
-    app.router.add_get("/agent", agent_page)
+    app.router.add_get("/agent", page("agent.html"))
     app.router.add_get("/api/v1/agents/{id}/pops", pops)
     app.router.add_get("/api/v1/agents", list_agents)
     app.router.add_post("/api/v1/agents/{id}/{op}", agent_op)

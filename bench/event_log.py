@@ -23,6 +23,7 @@ from tickets.event_log import EventLog
 from tickets.store import Store
 
 from .intake_api import own_database
+from .table import markdown
 
 PG = os.environ.get("HOTLINE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
@@ -78,11 +79,12 @@ async def main() -> int:
         for url in (f"sqlite+aiosqlite:///{tmp}/bench.db", await own_database(args.pg)):
             print(f"[{time.strftime('%H:%M:%S')}] {url.split('://')[0]}: {args.events} events", file=sys.stderr)
             rows.append(await one(url, args.events, args.batch))
-    print("| database | events | batch | append µs/event | stored events/s | read back s | KPIs s |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for r in rows:
-        print(f"| {r['db']} | {r['events']} | {r['batch']} | {r['append_s'] / r['events'] * 1e6:.1f} | "
-              f"{r['per_s']:,.0f} | {r['read_s']:.2f} | {r['kpi_s']:.2f} |")
+    print(markdown([("database", lambda r: r["db"]), ("events", lambda r: r["events"]),
+                    ("batch", lambda r: r["batch"]),
+                    ("append µs/event", lambda r: f"{r['append_s'] / r['events'] * 1e6:.1f}"),
+                    ("stored events/s", lambda r: f"{r['per_s']:,.0f}"),
+                    ("read back s", lambda r: f"{r['read_s']:.2f}"), ("KPIs s", lambda r: f"{r['kpi_s']:.2f}")],
+                   rows))
     return 0
 
 

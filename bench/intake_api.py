@@ -28,6 +28,8 @@ from calls.record import CallRecord, Disposition
 from hotline.http.app import Deps, make_app
 from tickets.store import Store
 
+from .table import markdown
+
 PG = os.environ.get("HOTLINE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
@@ -138,12 +140,12 @@ async def main() -> int:
             await reset(store)
             await store.close()
             rows.append(row)
-    print("| database | records | batch | ingested/s | replayed/s (0 created) | ticket-list reads/s "
-          f"({args.clients} clients, 50 per page) | p50 ms | p99 ms |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for r in rows:
-        print(f"| {r['db']} | {args.records} | {args.batch} | {r['per_s']:,.0f} | {r['replay_per_s']:,.0f} | "
-              f"{r['reads_per_s']:,.0f} | {r['p50']:.1f} | {r['p99']:.1f} |")
+    print(markdown([("database", lambda r: r["db"]), ("records", lambda r: args.records),
+                    ("batch", lambda r: args.batch), ("ingested/s", lambda r: f"{r['per_s']:,.0f}"),
+                    ("replayed/s (0 created)", lambda r: f"{r['replay_per_s']:,.0f}"),
+                    (f"ticket-list reads/s ({args.clients} clients, 50 per page)",
+                     lambda r: f"{r['reads_per_s']:,.0f}"),
+                    ("p50 ms", lambda r: f"{r['p50']:.1f}"), ("p99 ms", lambda r: f"{r['p99']:.1f}")], rows))
     return 0
 
 

@@ -14,17 +14,15 @@
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from hotline.errors import BadRequest
 from hotline.http import sse
-from hotline.http.app import roles
+from hotline.http.app import dumps, page, roles
 
 from tickets.store import digest_rows
 
@@ -34,12 +32,8 @@ from .live import Live
 LIVE = web.AppKey("live", Live)
 EVENT_LOG = web.AppKey("event_log", object)
 STORE = web.AppKey("report_store", object)
-PAGE = Path(__file__).resolve().parent.parent / "hotline" / "http" / "pages" / "wallboard.html"
 TZ = "Asia/Shanghai"
 
-
-def _dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, default=str)
 
 
 def _when(raw: str | None, default: float, name: str) -> float:
@@ -71,7 +65,7 @@ async def _period(request: web.Request) -> tuple[list, float, float]:
 
 @roles("supervisor", "ops")
 async def board(request: web.Request) -> web.Response:
-    return web.json_response(request.app[LIVE].board(), dumps=_dumps)
+    return web.json_response(request.app[LIVE].board(), dumps=dumps)
 
 
 @roles("supervisor", "ops")
@@ -97,12 +91,12 @@ async def kpis(request: web.Request) -> web.Response:
                             headers={"Content-Disposition": 'attachment; filename="kpi.csv"'})
     items = [{k: v for k, v in asdict(r).items() if not k.startswith("_")} for r in rows]
     return web.json_response({"from": since, "to": until, "interval": int(interval), "group_by": list(group_by),
-                              "items": items}, dumps=_dumps)
+                              "items": items}, dumps=dumps)
 
 
 @roles("supervisor", "ops", "auditor")
 async def definitions(request: web.Request) -> web.Response:
-    return web.json_response(kpi.DEFINITIONS, dumps=_dumps)
+    return web.json_response(kpi.DEFINITIONS, dumps=dumps)
 
 
 @roles("supervisor", "ops")
@@ -118,7 +112,7 @@ async def staffing_advice(request: web.Request) -> web.Response:
         raise BadRequest("target_sl in (0,1), target_s in (0,600], interval 900/1800/3600")
     rows = kpi.compute(events, group_by=(), interval=interval, tz=TZ, until=until)
     advice = staffing.advise(rows, target_sl=target_sl, target_s=target_s, default_aht_s=180.0)
-    return web.json_response({"items": [asdict(a) for a in advice]}, dumps=_dumps)
+    return web.json_response({"items": [asdict(a) for a in advice]}, dumps=dumps)
 
 
 @roles("supervisor", "ops", "auditor")
@@ -140,24 +134,16 @@ async def leadership_digest(request: web.Request) -> web.Response:
     if request.query.get("format") == "csv":
         return web.Response(text=digest.to_csv(d), content_type="text/csv",
                             headers={"Content-Disposition": 'attachment; filename="digest.csv"'})
-    return web.json_response(d, dumps=_dumps)
-
-
-async def page(request: web.Request) -> web.Response:
-    return web.Response(text=PAGE.read_text(), content_type="text/html")
-
-
-async def digest_page(request: web.Request) -> web.Response:
-    return web.Response(text=PAGE.with_name("digest.html").read_text(), content_type="text/html")
+    return web.json_response(d, dumps=dumps)
 
 
 def add_routes(app: web.Application, live: Live, event_log, store) -> None:
     app[LIVE] = live
     app[EVENT_LOG] = event_log
     app[STORE] = store
-    app.router.add_get("/digest", digest_page)
+    app.router.add_get("/digest", page("digest.html"))
     app.router.add_get("/api/v1/reports/digest", leadership_digest)
-    app.router.add_get("/wallboard", page)
+    app.router.add_get("/wallboard", page("wallboard.html"))
     app.router.add_get("/api/v1/wallboard", board)
     app.router.add_get("/api/v1/wallboard/stream", stream)
     app.router.add_get("/api/v1/reports/kpi", kpis)

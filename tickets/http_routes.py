@@ -14,12 +14,11 @@ the tickets whose calls they answered), the department code for departments ("ta
 """
 from __future__ import annotations
 
-import json
 
 from aiohttp import web
 
 from hotline.errors import BadRequest
-from hotline.http.app import ACTOR, DEPS, ROLE, parse_id, roles
+from hotline.http.app import ACTOR, DEPS, ROLE, dumps, json_object, parse_id, roles
 
 from . import workflow as wf
 from .providers import Providers
@@ -28,9 +27,6 @@ from .survey import Surveys
 PROVIDERS = web.AppKey("providers", Providers)
 SURVEYS = web.AppKey("surveys", Surveys)
 
-
-def _dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False)
 
 
 def _ticket_id(request: web.Request) -> int:
@@ -54,23 +50,10 @@ async def _actor(request: web.Request) -> wf.Actor:
     return wf.Actor.of(name, role)
 
 
-async def _body(request: web.Request) -> dict:
-    raw = await request.read()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise BadRequest("body must be a JSON object")
-    return body
-
-
 @roles("agent", "supervisor", "department")
 async def post_action(request: web.Request) -> web.Response:
     ticket_id = _ticket_id(request)
-    body = await _body(request)
+    body = await json_object(request)
     action = wf.parse_action(request.match_info["action"], body)  # unknown fields -> 400 here
     who = await _actor(request)
     providers = request.app[PROVIDERS]
@@ -80,21 +63,21 @@ async def post_action(request: web.Request) -> web.Response:
                                                       **action.args)
     if action.name is wf.Act.FOLLOW_UP:
         result["provider_suspended"] = await providers.after_follow_up(ticket_id)
-    return web.json_response(result, dumps=_dumps)
+    return web.json_response(result, dumps=dumps)
 
 
 @roles("agent", "supervisor")
 async def start_survey(request: web.Request) -> web.Response:
     """Call the citizen back for the satisfaction survey (one key: 1/2/3)."""
     ticket_id = _ticket_id(request)
-    return web.json_response(await request.app[SURVEYS].start(ticket_id), status=202, dumps=_dumps)
+    return web.json_response(await request.app[SURVEYS].start(ticket_id), status=202, dumps=dumps)
 
 
 @roles("supervisor", "ops", "department")
 async def provider_status(request: web.Request) -> web.Response:
     providers = request.app[PROVIDERS]
     items = [{"department": d, "suspended": await providers.suspended(d)} for d in sorted(providers.providers)]
-    return web.json_response({"items": items}, dumps=_dumps)
+    return web.json_response({"items": items}, dumps=dumps)
 
 
 @roles("supervisor")
@@ -104,7 +87,7 @@ async def lift_suspension(request: web.Request) -> web.Response:
     if code not in providers.providers:
         raise BadRequest(f"{code[:40]!r} is not a member service provider")
     await providers.lift(code, request[ACTOR])
-    return web.json_response({"department": code, "suspended": None}, dumps=_dumps)
+    return web.json_response({"department": code, "suspended": None}, dumps=dumps)
 
 
 async def _department_may_see(request: web.Request, department: str | None) -> None:
@@ -120,7 +103,7 @@ async def get_history(request: web.Request) -> web.Response:
     store = request.app[DEPS].store
     ticket = await store.workflow_ticket(ticket_id)
     await _department_may_see(request, ticket["department"])
-    return web.json_response({"ticket": ticket, "items": await store.history(ticket_id)}, dumps=_dumps)
+    return web.json_response({"ticket": ticket, "items": await store.history(ticket_id)}, dumps=dumps)
 
 
 @roles("agent", "supervisor", "department", "ops", "auditor")
@@ -131,7 +114,7 @@ async def get_overdue(request: web.Request) -> web.Response:
     if flag not in ("0", "1", "true", "false"):
         raise BadRequest("warnings must be 0 or 1")
     items = await request.app[DEPS].store.overdue(code, warnings=flag in ("1", "true"))
-    return web.json_response({"department": code, "items": items}, dumps=_dumps)
+    return web.json_response({"department": code, "items": items}, dumps=dumps)
 
 
 def add_routes(app: web.Application, providers: Providers, surveys: Surveys) -> None:

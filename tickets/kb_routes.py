@@ -6,20 +6,16 @@
 """
 from __future__ import annotations
 
-import json
 
 from aiohttp import web
 
 from hotline.errors import BadRequest
-from hotline.http.app import parse_id, roles
+from hotline.http.app import dumps, json_object, parse_id, roles
 
 from .kb import KnowledgeBase
 
 KB = web.AppKey("kb", KnowledgeBase)
 
-
-def _dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False)
 
 
 @roles("agent", "supervisor", "ops")
@@ -32,21 +28,17 @@ async def search(request: web.Request) -> web.Response:
     if dept is not None and (len(dept) > 32 or "\x00" in dept):
         raise BadRequest("department is malformed")
     items = await request.app[KB].search(q, dept, int(raw))
-    return web.json_response({"q": q, "items": items}, dumps=_dumps)
+    return web.json_response({"q": q, "items": items}, dumps=dumps)
 
 
 @roles("supervisor", "ops")
 async def add(request: web.Request) -> web.Response:
-    try:
-        body = json.loads(await request.read() or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("body must be a JSON object") from None
-    if not isinstance(body, dict) or set(body) - {"department", "question", "answer", "keywords"} \
-            or not {"department", "question", "answer"} <= set(body):
+    body = await json_object(request, {"department", "question", "answer", "keywords"})
+    if not {"department", "question", "answer"} <= set(body):
         raise BadRequest('body must be {"department", "question", "answer"[, "keywords"]}')
     entry = await request.app[KB].add(body["department"], body["question"], body["answer"],
                                       body.get("keywords", ""))
-    return web.json_response(entry, status=201, dumps=_dumps)
+    return web.json_response(entry, status=201, dumps=dumps)
 
 
 @roles("agent", "supervisor")
@@ -54,7 +46,7 @@ async def used(request: web.Request) -> web.Response:
     entry_id = parse_id(request.match_info["id"])
     if entry_id is None:
         raise BadRequest("entry id must be an integer")
-    return web.json_response(await request.app[KB].used(entry_id), dumps=_dumps)
+    return web.json_response(await request.app[KB].used(entry_id), dumps=dumps)
 
 
 def add_routes(app: web.Application, kb: KnowledgeBase) -> None:

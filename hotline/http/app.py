@@ -227,6 +227,31 @@ async def audit_log(request: web.Request) -> web.Response:
 PAGES = Path(__file__).with_name("pages")
 
 
+async def json_object(request: web.Request, allowed: set[str] | None = None) -> dict:
+    """The request body as a JSON object ({} when empty); unknown fields refused when
+    `allowed` is given. Every route with a body reads it here."""
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    if allowed is not None and set(body) - allowed:
+        raise BadRequest(f"unknown field(s): {', '.join(sorted(set(body) - allowed))}")
+    return body
+
+
+def page(name: str) -> Handler:
+    """A static page of pages/: it holds no data, it asks for a token and uses the API."""
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(text=(PAGES / name).read_text(), content_type="text/html")
+    handler.__name__ = f"page_{name.removesuffix('.html')}"
+    return handler
+
+
 async def player_page(request: web.Request) -> web.Response:
     """The page holds no data: it asks for the user's token and fetches through the API."""
     if not request.match_info["id"].isdigit():
@@ -241,8 +266,12 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def _dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False)
+def dumps(obj) -> str:
+    """JSON for every response: Chinese as text, dates and odd values as strings."""
+    return json.dumps(obj, ensure_ascii=False, default=str)
+
+
+_dumps = dumps
 
 
 def make_app(deps: Deps) -> web.Application:

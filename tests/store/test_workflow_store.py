@@ -192,29 +192,37 @@ async def test_missing_ticket(store):
         await store.history(999999)
 
 
-async def test_stale_update_is_refused(store):
-    """Another writer changes the ticket between our read and our write: refused."""
-    tid = await new_ticket(store)
-    await store.transition(tid, "dispatch", "agent1002", "agent", department="tax", category="complaint")
+async def race(store: Store, ticket_id: int, their_change: dict, our_change: dict):
+    """Another process makes `their_change` between our read and our write of `our_change`:
+    returns (what they got, the error we got)."""
     other = Store(store.url)  # a second process, its own connections
     original = Store._wf_read
     raced = []
 
-    async def read_then_race(self, s, ticket_id):
-        got = await original(self, s, ticket_id)
+    async def read_then_race(self, s, tid):
+        got = await original(self, s, tid)
         if self is store and not raced:
-            raced.append(await other.transition(ticket_id, "return", "tax/wu", "department", reason="not ours"))
+            raced.append(await other.transition(tid, **their_change))
         return got
 
     try:
         store._wf_read = read_then_race.__get__(store)
         with pytest.raises(wf.StaleUpdate) as e:
-            await store.transition(tid, "accept", "tax/zhang", "department")
+            await store.transition(ticket_id, **our_change)
     finally:
         del store._wf_read
         await other.close()
-    assert e.value.id == "stale-update" and e.value.status == 409 and "changed while accept was decided (it was dispatched)" in str(e.value)
-    assert raced[0]["status"] == "returned"
+    return raced[0], e.value
+
+
+async def test_stale_update_is_refused(store):
+    """Another writer changes the ticket between our read and our write: refused."""
+    tid = await new_ticket(store)
+    await store.transition(tid, "dispatch", "agent1002", "agent", department="tax", category="complaint")
+    theirs, err = await race(store, tid, dict(action="return", actor="tax/wu", role="department", reason="not ours"),
+                             dict(action="accept", actor="tax/zhang", role="department"))
+    assert err.id == "stale-update" and err.status == 409 and "changed while accept was decided (it was dispatched)" in str(err)
+    assert theirs["status"] == "returned"
     assert [h["action"] for h in await store.history(tid)] == ["dispatch", "return"]
     assert (await row(store, tid)).status == "returned"
 
@@ -222,27 +230,11 @@ async def test_stale_update_is_refused(store):
 async def test_stale_update_without_a_status_change_is_refused(store):
     """escalate does not change the status: the version stamp still catches the race."""
     tid = await new_ticket(store)
-    other = Store(store.url)
-    original = Store._wf_read
-    done = []
-
-    async def read_then_race(self, s, ticket_id):
-        got = await original(self, s, ticket_id)
-        if self is store and not done:
-            done.append(await other.transition(ticket_id, "escalate", "sup2", "supervisor", reason="first"))
-        return got
-
-    try:
-        store._wf_read = read_then_race.__get__(store)
-        with pytest.raises(wf.StaleUpdate):
-            await store.transition(tid, "escalate", "sup1", "supervisor", reason="second")
-    finally:
-        del store._wf_read
-        await other.close()
+    await race(store, tid, dict(action="escalate", actor="sup2", role="supervisor", reason="first"),
+               dict(action="escalate", actor="sup1", role="supervisor", reason="second"))
     # the first change also writes down the owner (the agent who took the call)
     assert [(h["actor"], h["details"]) for h in await store.history(tid)] == [
         ("sup2", {"reason": "first", "owner": "agent1002"})]
-
 
 async def test_concurrent_accepts_one_wins(store):
     tid = await new_ticket(store)
