@@ -7,6 +7,8 @@
     max_wait_seconds = 600   # then the caller is offered voicemail
     announce_seconds = 30    # position / estimated wait / callback offer, repeated
     start_state = "ready"    # agents never seen before start ready (or "logged_out")
+    callback_hours = "08:00-21:00"  # callbacks are dialled only then (centre timezone)
+    priority_ageing_seconds = 120   # a waiting call gains one priority class per 120 s (0: strict)
     [acd.relax]              # steps "after_seconds:min_level[:department[:language]]"
     default = ["0:3", "30:1", "90:1:general"]
     tax = ["0:3", "20:1", "45:1:tax:cmn"]
@@ -17,6 +19,9 @@ from dataclasses import dataclass, field
 
 from hotline.errors import ConfigInvalid
 
+from hours.model import Spans
+
+from . import callback_hours
 from .model import LOGGED_OUT, READY, Policy, RelaxStep, check_steps, standard_steps
 
 
@@ -30,6 +35,9 @@ class AcdConfig:
     wait_chunk: int = 5          # seconds between the waiting call's checks (heartbeat, announcement)
     beat_timeout: int = 15       # no engine heartbeat for this long: waiting calls fall back
     start_state: str = READY
+    callback_hours: Spans | None = None             # daily spans; None: any time
+    timezone: str = "Asia/Shanghai"                 # the business calendar's, set by the engine
+    priority_ageing_seconds: float = 0.0            # 0: strict classes
     steps: dict[str, tuple[RelaxStep, ...]] = field(default_factory=dict, compare=False, hash=False)
     default_steps: tuple[RelaxStep, ...] = standard_steps()
 
@@ -51,7 +59,8 @@ def parse_step(text: str, where: str) -> RelaxStep:
 
 _NUMBERS = {"ring_seconds": (int, 5, 120), "wrapup_seconds": (float, 0, 3600), "rona_max_misses": (int, 1, 20),
             "max_wait_seconds": (float, 10, 7200), "announce_seconds": (float, 5, 600),
-            "wait_chunk": (int, 1, 30), "beat_timeout": (int, 5, 300)}
+            "wait_chunk": (int, 1, 30), "beat_timeout": (int, 5, 300),
+            "priority_ageing_seconds": (float, 0, 86400)}
 
 
 def load(table: dict, departments: set[str] | None = None) -> AcdConfig:
@@ -69,6 +78,8 @@ def load(table: dict, departments: set[str] | None = None) -> AcdConfig:
             if value not in (READY, LOGGED_OUT):
                 raise ConfigInvalid(f"{where} = {value!r}: must be {READY!r} or {LOGGED_OUT!r}")
             values[key] = value
+        elif key == "callback_hours":
+            values[key] = None if value == "24h" else callback_hours.parse(value)
         elif key == "relax":
             steps = {}
             for dept, items in dict(value).items():

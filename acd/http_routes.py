@@ -12,6 +12,11 @@
                                             the agent (caller, earlier tickets); agents only
                                             their own
 - GET  /agent                               the agent's page (asks for the token, shows the pops)
+- POST   /api/v1/agents                     {"id", "name", "line", "skills": ["tax:yue:4"]}: a new
+                                            agent (logged out) with a PJSIP endpoint; ops, supervisors
+- PATCH  /api/v1/agents/{id}                {"name"?, "line"?, "skills"?, "version"?}
+- DELETE /api/v1/agents/{id}                refused (409 agent-busy) while the agent has a call
+- GET    /api/v1/agents/{id}/sip            the phone's credentials (ops only)
 """
 from __future__ import annotations
 
@@ -19,15 +24,19 @@ import re
 
 from aiohttp import web
 
-from hotline.errors import BadRequest, Forbidden, NotFound
+from hotline.asterisk import secrets
+from hotline.errors import BadRequest, Conflict, Forbidden, NotFound
 from hotline.http import sse
 from hotline.http.app import ACTOR, ROLE, dumps, json_object, page, roles
 
+from .directory import AgentDirectory
 from .screen_pop import ScreenPop
 from .service import AcdService
 
 ACD = web.AppKey("acd", AcdService)
 POPS = web.AppKey("pops", ScreenPop)
+DIRECTORY = web.AppKey("directory", AgentDirectory)
+SIP = web.AppKey("sip", dict)   # {"state_dir", "registrar"} for credentials
 _LINKEDID = re.compile(r"[\w.\-]{1,64}")
 _AGENT = re.compile(r"[0-9]{3,8}")
 
@@ -96,9 +105,63 @@ async def pops(request: web.Request) -> web.StreamResponse:
     return await sse.stream(request, q, "pop", close=lambda: hub.unlisten(agent_id, q))
 
 
-def add_routes(app: web.Application, acd: AcdService, screen_pop: ScreenPop) -> None:
+class AgentBusy(Conflict):
+    id = "agent-busy"
+
+
+@roles("supervisor", "ops")
+async def add_agent(request: web.Request) -> web.Response:
+    """Add an agent: skills, line and a PJSIP endpoint with generated credentials."""
+    body = await json_object(request, {"id", "name", "line", "skills"})
+    row = await request.app[DIRECTORY].add(body, by=request[ACTOR])
+    return web.json_response(row, status=201, dumps=dumps)
+
+
+@roles("supervisor", "ops")
+async def change_agent(request: web.Request) -> web.Response:
+    """Change an agent's name, line or skills (the next routing decision uses them)."""
+    agent_id = _match(request, "id", _AGENT, "agent id")
+    body = await json_object(request, {"name", "line", "skills", "version"})
+    row = await request.app[DIRECTORY].update(agent_id, body, by=request[ACTOR])
+    return web.json_response(row, dumps=dumps)
+
+
+@roles("supervisor", "ops")
+async def remove_agent(request: web.Request) -> web.Response:
+    """Remove an agent: out of routing, endpoint gone; history keeps the id."""
+    agent_id = _match(request, "id", _AGENT, "agent id")
+    state = request.app[ACD].board.agents.get(agent_id)
+    if state is not None and state.call is not None:
+        raise AgentBusy(f"agent {agent_id} has a call ({state.state}); remove them after it")
+    row = await request.app[DIRECTORY].remove(agent_id, by=request[ACTOR])
+    return web.json_response(row, dumps=dumps)
+
+
+@roles("ops")
+async def sip_credentials(request: web.Request) -> web.Response:
+    """The agent's SIP phone settings: username, password, registrar."""
+    agent_id = _match(request, "id", _AGENT, "agent id")
+    agent = request.app[ACD].agents.get(agent_id)
+    if agent is None:
+        raise NotFound(f"no agent {agent_id}")
+    if agent.line != "sip":
+        raise Conflict(f"agent {agent_id} is on a {agent.line} line, not a SIP phone")
+    sip = request.app[SIP]
+    return web.json_response({"agent": agent_id, "username": agent.endpoint, "registrar": sip["registrar"],
+                              "password": secrets.agent_password(sip["state_dir"], agent_id)}, dumps=dumps)
+
+
+def add_routes(app: web.Application, acd: AcdService, screen_pop: ScreenPop,
+               directory: AgentDirectory | None = None, sip: dict | None = None) -> None:
     app[ACD] = acd
     app[POPS] = screen_pop
+    if directory is not None:
+        app[DIRECTORY] = directory
+        app[SIP] = sip or {}
+        app.router.add_post("/api/v1/agents", add_agent)
+        app.router.add_patch("/api/v1/agents/{id}", change_agent)
+        app.router.add_delete("/api/v1/agents/{id}", remove_agent)
+        app.router.add_get("/api/v1/agents/{id}/sip", sip_credentials)
     app.router.add_get("/agent", page("agent.html"))
     app.router.add_get("/api/v1/agents/{id}/pops", pops)
     app.router.add_get("/api/v1/agents", list_agents)

@@ -147,6 +147,7 @@ class WaitingCall:
     arrived: float = 0.0
     bounced: bool = False
     missed_by: tuple[str, ...] = ()
+    promoted: int = 0          # classes gained by waiting (priority ageing, Board.age)
 
     def __post_init__(self):
         if isinstance(self.priority, bool) or not isinstance(self.priority, int) or self.priority < 0:

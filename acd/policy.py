@@ -37,7 +37,7 @@ from bisect import bisect_left, insort
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from .model import (LOGGED_OUT, NO_ANSWER, OFFERED, ON_CALL, PAUSED, READY, WRAPUP, AgentState, Policy,
+from .model import (EMERGENCY, LOGGED_OUT, NO_ANSWER, OFFERED, ON_CALL, PAUSED, READY, WRAPUP, AgentState, Policy,
                     RelaxStep, SkillKey, WaitingCall, priority_name)
 
 __all__ = [
@@ -275,6 +275,19 @@ class Board:
         self._call_active[lid] = []
         for j, step in enumerate(steps):
             heapq.heappush(self._timers, (call.arrived + step.after_seconds, self._seq, lid, j))
+
+    def age(self, now: float, every: float) -> list[WaitingCall]:
+        """Priority ageing: a call gains one class per `every` seconds waited, up to
+        emergency, so that no flood of urgent calls holds the others back for ever. Among
+        calls of one class the oldest still goes first. Returns the promoted calls."""
+        out = []
+        for call in list(self._calls.values()):
+            due = int(max(0.0, now - call.arrived) // every)
+            if due > call.promoted and call.priority > EMERGENCY:
+                new = replace(call, priority=max(EMERGENCY, call.priority - (due - call.promoted)), promoted=due)
+                self.put_call(new)
+                out.append(new)
+        return out
 
     def drop_call(self, linkedid: str) -> WaitingCall:
         """Take a call out of the line (offered, abandoned, timed out)."""

@@ -22,7 +22,7 @@ from hotline.ami.protocol import Message
 from hotline.errors import BadRequest, Conflict, HotlineError, NotFound
 from reports import events as ev
 
-from . import announce
+from . import announce, callback_hours
 from .config import AcdConfig
 from .model import (LOGGED_OUT, NORMAL, OFFERED, ON_CALL, PAUSED, READY, WRAPUP, AgentState, WaitingCall,
                     priority_name)
@@ -30,6 +30,7 @@ from .policy import Board, Decision, Refused, explain
 
 log = logging.getLogger(__name__)
 
+UNREACHABLE = "unreachable"   # pause reason: the agent's phone could not be rung at all
 CALLABLE = re.compile(r"\+?[0-9]{3,20}")
 CALLBACK_ATTEMPTS = 3
 CALLBACK_RETRY_SECONDS = 120.0
@@ -67,7 +68,8 @@ class Stats:
 
 class AcdService:
     def __init__(self, ami, cfg: AcdConfig, agents, *, log_event: Callable[[ev.Event], None],
-                 states=None, speech=None, clock: Callable[[], float] = time.time):
+                 states=None, speech=None, clock: Callable[[], float] = time.time,
+                 priority_of: Callable[[str], int | None] | None = None):
         self.ami, self.cfg, self.clock = ami, cfg, clock
         self.policy = cfg.policy()
         self.agents = {a.id: a for a in agents}
@@ -77,6 +79,7 @@ class AcdService:
         self.states = states          # tickets.agent_states.AgentStates (persistence) or None
         self.speech = speech          # ivr.prompts.Speech for announcements, or None
         self.log_event = log_event
+        self.priority_of = priority_of  # registered elderly/disabled callers (tickets/priority_callers.py)
         self.waiting: dict[str, Waiting] = {}
         self.delivering: dict[str, Delivery] = {}   # call linkedid -> delivery
         self.legs: dict[str, str] = {}              # callback leg linkedid -> call linkedid
@@ -93,6 +96,8 @@ class AcdService:
         self.loaded = False
         self._globals_pushed = False
         self._event_ts: float | None = None
+        self._leaving: set[str] = set()              # removed from the directory while on a call
+        self._aged_at = 0.0
 
     # -- intake of facts ---------------------------------------------------------------
     def on_ami(self, msg: Message) -> None:
@@ -107,7 +112,9 @@ class AcdService:
             self._inbox.put_nowait((name, dict(msg)))
 
     # -- the routing task ---------------------------------------------------------------
-    async def run(self) -> None:
+    async def run(self, agents_ready: asyncio.Event | None = None) -> None:
+        if agents_ready is not None:   # the directory's list, so that persisted states find their agents
+            await agents_ready.wait()
         await self._load()
         while True:
             due = self.board.next_due()
@@ -173,23 +180,30 @@ class AcdService:
         if not dept or not lang:
             log.warning("acd: queued call %s without department/language", lid)
             return
+        w = Waiting(channel=chan)
+        try:
+            number = await self.ami.action("Getvar", Channel=chan, Variable="CALLERID(num)")
+            w.caller = number.get("Value") or ""
+        except HotlineError as e:
+            log.info("acd: caller number of %s not read: %s", lid, e)
+        registered = self.priority_of(w.caller) if self.priority_of and w.caller else None
+        if registered is not None:   # a registered elderly or disabled caller
+            prio = min(prio, registered)
         call = WaitingCall(lid, dept, lang, prio, arrived=min(arrived, self._now()))
         self.board.put_call(call)
-        w = Waiting(channel=chan, call=call)
+        w.call = call
         self.waiting[lid] = w
         self._seen.append(lid)
         self._seen_set.add(lid)
         self._emit(ev.QUEUE_JOIN, lid, queue=f"hl-{dept}", department=dept, language=lang,
                    data={"priority": priority_name(prio)})
-        try:
-            number = await self.ami.action("Getvar", Channel=chan, Variable="CALLERID(num)")
-            w.caller = number.get("Value") or ""
-            n = w.caller.strip()
-            if CALLABLE.fullmatch(n):
-                w.number = n
+        n = w.caller.strip()
+        if CALLABLE.fullmatch(n):
+            w.number = n
+            try:
                 await self.ami.action("Setvar", Channel=chan, Variable="HL_CB_OK", Value="1")
-        except HotlineError as e:
-            log.info("acd: caller number of %s not read: %s", lid, e)
+            except HotlineError as e:
+                log.info("acd: callback offer for %s not enabled: %s", lid, e)
 
     async def _callback_request(self, m: dict) -> None:
         lid = m.get("linkedid", "")
@@ -211,6 +225,10 @@ class AcdService:
     async def _ring_out(self, lid: str, agent: str, status: str) -> None:
         self.delivering.pop(lid, None)
         new, back = self.board.rona(agent, self._now())
+        if status == "CHANUNAVAIL" and new.state == READY:
+            # no phone registered (or a Local line that cannot be reached): offering it the
+            # next call would only delay that call too; it is back after *14 or the API
+            new = self.board.pause(agent, UNREACHABLE, self._now())
         self.stats.ronas += 1
         self._emit(ev.AGENT_NOANSWER, lid, agent=agent, department=back.department, language=back.language,
                    data={"status": status, "misses": new.misses})
@@ -265,6 +283,8 @@ class AcdService:
         new = self.board.cancel(agent_id, lid, now) if agent.state == OFFERED else \
             self.board.hangup(agent_id, lid, now)
         self._agent_changed(new, call=lid)
+        if agent_id in self._leaving:   # removed from the directory during this call
+            self.set_agents([a for a in self.agents.values() if a.id != agent_id])
 
     async def _dial_begin(self, m: dict) -> None:
         """An agent's phone starts ringing: the end of 'agent free -> phone rings'."""
@@ -356,10 +376,30 @@ class AcdService:
             self._event_ts = agent.since   # the wrap-up's end, not when we noticed it
             self._agent_changed(agent, cause="wrap-up over")
         self._event_ts = None
+        self._defer_callbacks(now)
         await self._requeue_callbacks(now)
+        if self.cfg.priority_ageing_seconds and now - self._aged_at >= 1.0:
+            self._aged_at = now
+            for call in self.board.age(now, self.cfg.priority_ageing_seconds):
+                log.info("acd: %s waited %.0f s: now %s", call.linkedid, now - call.arrived,
+                         priority_name(call.priority))
         await self._max_wait(now)
         for decision in self.board.assign(now):
             await self._deliver(decision, now)
+
+    def _defer_callbacks(self, now: float) -> None:
+        """Outside the callback hours booked callbacks leave the line until the window
+        opens; they come back with their arrival time, so still in their place."""
+        opening = callback_hours.next_opening(now, self.cfg.callback_hours, self.cfg.timezone)
+        if opening is None:
+            return
+        for call in self.board.waiting():
+            w = self.waiting.get(call.linkedid)
+            if w is not None and w.callback and call.linkedid not in self.delivering:
+                self.board.drop_call(call.linkedid)
+                w.call = w.call or call
+                self._retry[call.linkedid] = opening
+                log.info("acd: callback %s deferred to the callback hours", call.linkedid)
 
     async def _requeue_callbacks(self, now: float) -> None:
         for lid, due in list(self._retry.items()):
@@ -420,6 +460,44 @@ class AcdService:
             self.legs.pop(d.leg, None)
             new = self.board.cancel(agent_id, lid, now)
             self._agent_changed(new, cause="delivery failed")
+
+    def set_agents(self, agents) -> dict:
+        """The directory changed: new agents join logged out (a person must log in),
+        changed skills apply to the next decision, removed agents leave routing. An agent
+        with a call keeps it: removal waits for the directory's guard (the API refuses)."""
+        agents = {a.id: a for a in agents}
+        self._leaving -= set(agents)
+        now = self._now()
+        added, changed, removed = [], [], []
+        for agent_id in list(self.agents):
+            if agent_id not in agents:
+                st = self.board.agents.get(agent_id)
+                if st is not None and st.call is not None:
+                    agents[agent_id] = self.agents[agent_id]   # leaves after this call
+                    self._leaving.add(agent_id)
+                    continue
+                self._leaving.discard(agent_id)
+                if st is not None:
+                    self.board.remove_agent(agent_id)
+                    self._emit(ev.AGENT_STATE, agent=agent_id, data={"state": LOGGED_OUT, "cause": "removed"})
+                removed.append(agent_id)
+        for agent_id, a in agents.items():
+            old = self.agents.get(agent_id)
+            fresh = AgentState.from_agent(a, state=LOGGED_OUT, now=now)
+            if old is None:
+                self.board.put_agent(fresh)
+                self._agent_changed(fresh, cause="added")
+                added.append(agent_id)
+            elif old != a:
+                st = self.board.agent(agent_id)
+                if st.skills != fresh.skills:
+                    self.board.put_agent(replace(st, skills=fresh.skills))
+                changed.append(agent_id)
+        self.agents = agents
+        self.by_endpoint = {a.endpoint: a.id for a in agents.values() if a.line == "sip"}
+        self.by_interface = {a.interface: a.id for a in agents.values()}
+        self._poke()
+        return {"added": added, "changed": changed, "removed": removed}
 
     def configure(self, cfg: AcdConfig) -> None:
         """New timings and relaxation steps (ops reload, tests). Agents and waiting calls stay;
@@ -522,6 +600,7 @@ class AcdService:
             await asyncio.sleep(0.3)
             if not self._dirty or self.states is None or not self.loaded:
                 continue
+            self._dirty &= set(self.board.agents)   # removed agents have nothing left to keep
             batch = {aid: self._persisted(self.board.agent(aid)) for aid in self._dirty}
             try:
                 await self.states.save(batch)

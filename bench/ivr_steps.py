@@ -31,6 +31,11 @@ def run(calls: int, seed: int = 7) -> tuple[int, float]:
             if state.waiting == "played":
                 state, cmds = machine.step(menu, state, machine.Played(t))
                 steps += 1
+            if state.waiting == "kb":
+                state, cmds = machine.step(menu, state, machine.KbLooked(state.pending.key, 1, "办事时间", t))
+                steps += 1
+                state, cmds = machine.step(menu, state, machine.Played(t))
+                steps += 1
             if state.waiting == "lookup":
                 state, cmds = machine.step(menu, state, machine.Looked(key, "已受理", "", t))
                 steps += 1

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -11,6 +12,8 @@ from aiohttp import web
 
 from acd import config as acd_config
 from acd import http_routes as acd_routes
+from acd import priority_routes
+from acd.directory import AgentDirectory
 from acd.screen_pop import ScreenPop
 from acd.service import AcdService
 from acd.softphones import Softphones
@@ -25,13 +28,16 @@ from ivr.runner import IvrRunner
 from reports import events as report_events
 from reports import http_routes as report_routes
 from reports.live import Live
+from tickets.agent_directory import AgentDirectoryStore
 from tickets.agent_states import AgentStates
+from tickets.priority_callers import PriorityCallers
 from tickets.event_log import EventLog
 from tickets import kb_routes
 from tickets.http_routes import add_routes as add_workflow_routes
-from tickets.kb import KnowledgeBase
+from tickets.kb import KnowledgeBase, load_seed
 from tickets.providers import Providers
 from tickets.survey import Surveys
+from tickets import survey_config
 from tickets.store import UNREACHABLE, Store
 from recordings import archive
 from voicemail import fax, transcode
@@ -40,6 +46,7 @@ from . import contract
 from .ami.protocol import Message
 from .ami.session import AmiSession
 from .asterisk import install, secrets
+from .asterisk.lines import AsteriskLines
 from .errors import HotlineError
 from .http import openapi
 from .http.app import Deps, make_app
@@ -66,29 +73,43 @@ class Engine:
         self.calendar = hours_config.load_file(s.config, {d.code for d in s.centre.departments})
         self.now: Callable[[], datetime] = lambda: datetime.now(UTC)  # tests set the clock here
         self.metrics = Metrics()
+        self.kb = KnowledgeBase(self.store)
+        # the answers the menu reads out, added at start when missing (validated here, at build)
+        self.kb_seed = load_seed(s.config, {d.code for d in s.centre.departments})
         ivr = IvrRunner(self.menu, ivr_prompts.PromptCatalogue(self.menu), ivr_prompts.Speech(s.root),
                         tickets=self.store.ticket_status, languages=self.store.caller_language,
-                        closed=self._closed)
+                        closed=self._closed, kb=self.kb.answer, kb_used=self.kb.heard)
         self.agi = FastAgiServer(s.bind, s.agi_port, {contract.AGI_IVR: ivr}, on_rtt=self.metrics.agi_rtt.observe)
         self.events = EventLog(self.store)
-        self.acd = AcdService(self.ami, acd_config.load(s.centre.acd, {d.code for d in s.centre.departments}),
-                              s.agents, log_event=self.events.append, states=AgentStates(self.store),
-                              speech=ivr_prompts.Speech(s.root))
+        acd_cfg = dataclasses.replace(acd_config.load(s.centre.acd, {d.code for d in s.centre.departments}),
+                                      timezone=self.calendar.timezone)
+        self.priority_callers = PriorityCallers(self.store)
+        self.acd = AcdService(self.ami, acd_cfg, s.agents, log_event=self.events.append,
+                              states=AgentStates(self.store), speech=ivr_prompts.Speech(s.root),
+                              priority_of=self.priority_callers.priority_of)
         self.intake = Intake(self.store, s.host_path(s.journal_dir), s.journal_sweep_seconds,
                              on_stored=self._stored, media=self._media)
         self.http = make_app(Deps(store=self.store, status=self.status, registry=self.metrics.registry))
         self.store.calendar = self.calendar   # ticket deadlines in the centre's working days
         self.store.clock = lambda: self.now()
         self.providers = Providers(self.store, {d.code for d in s.centre.departments if d.provider})
-        self.surveys = Surveys(self.store, self.ami, self.providers, s.node)
+        self.surveys = Surveys(self.store, self.ami, self.providers, s.node, survey_config.load(s.centre.survey),
+                               timezone=self.calendar.timezone, clock=lambda: self.now(),
+                               ready=lambda: self.db_migrated)
+        self.store.in_transition.append(self.surveys.on_transition)   # a survey is scheduled with the change
         self.ami.on_event(self.surveys.on_ami)
         add_workflow_routes(self.http, self.providers, self.surveys)
         self.pops = ScreenPop(self.acd.caller_of, lambda caller: self.store.tickets(caller=caller, limit=10))
         self.events.subscribe(self.pops.on_event)
-        acd_routes.add_routes(self.http, self.acd, self.pops)
+        self.db_ready = asyncio.Event()
+        self.lines = AsteriskLines(s, self.ami)
+        self.directory = AgentDirectory(AgentDirectoryStore(self.store), s.agents,
+                                        {d.code for d in s.centre.departments}, self._apply_agents)
+        acd_routes.add_routes(self.http, self.acd, self.pops, self.directory,
+                              {"state_dir": s.state_dir, "registrar": f"{s.bind}:{s.sip_port}"})
+        priority_routes.add_routes(self.http, self.priority_callers)
         self.live = Live(self.events, self.acd.snapshot)
         report_routes.add_routes(self.http, self.live, self.events, self.store)
-        self.kb = KnowledgeBase(self.store)
         kb_routes.add_routes(self.http, self.kb)
         openapi.add_routes(self.http)
         want_phones = s.demo_agents if phones is None else phones
@@ -99,6 +120,12 @@ class Engine:
         self.ami.on_event(self._on_event)
         self.ami.on_event(self.acd.on_ami)
         self.ami.on_connect(self._resync)
+
+    async def _apply_agents(self, agents) -> dict:
+        """The agent directory changed (or was read at start): Asterisk first, so that an
+        agent is never offered a call before their line can ring, then routing."""
+        asterisk = await self.lines.apply(agents)
+        return {"acd": self.acd.set_agents(agents), "asterisk": asterisk}
 
     def _stored(self, rec: CallRecord) -> None:
         """A call record is in the database: its call-level events join the log (the ACD
@@ -160,6 +187,8 @@ class Engine:
         except HotlineError as e:
             log.warning("resync: %s", e)
         self.intake.notify("")
+        if self.directory.ready.is_set():   # an Asterisk restart forgot the lines' globals
+            await self.lines.push(self.directory.agents)
         await self.acd.resync()
 
     # -- database -----------------------------------------------------------------
@@ -168,7 +197,9 @@ class Engine:
         while not self.db_migrated:
             try:
                 await self.store.migrate()
+                await self.kb.seed(self.kb_seed)
                 self.db_migrated = True
+                self.db_ready.set()
             except UNREACHABLE as e:
                 log.warning("database not ready (%s); calls are journalled meanwhile", type(e).__name__)
                 await asyncio.sleep(delay)
@@ -209,7 +240,9 @@ class Engine:
                 tg.create_task(self._database(), name="database")
                 tg.create_task(self.menu.watch(), name="menu-watch")
                 tg.create_task(self.events.run(), name="event-log")
-                tg.create_task(self.acd.run(), name="acd")
+                tg.create_task(self.directory.run(self.db_ready), name="agent-directory")
+                tg.create_task(self.priority_callers.run(self.db_ready), name="priority-callers")
+                tg.create_task(self.acd.run(self.directory.ready), name="acd")
                 tg.create_task(self.acd.persist(), name="acd-persist")
                 tg.create_task(self.acd.heartbeat(), name="acd-heartbeat")
                 tg.create_task(self.acd.announcer(), name="acd-announcer")

@@ -254,6 +254,10 @@ def cmd_check(args) -> int:
           f"entry numbers {', '.join(sorted(s.centre.entry_numbers()))}")
     print(f"acd ok: ring {acd.ring_seconds} s, wrap-up {acd.wrapup_seconds:g} s, RONA pause after "
           f"{acd.rona_max_misses}, relaxation: " + " -> ".join(st.describe() for st in acd.default_steps))
+    from tickets import survey_config
+    survey = survey_config.load(s.centre.survey)
+    print(f"survey ok: {'on' if survey.enabled else 'off'}, {survey.delay_minutes} min after the answer, "
+          f"calls {','.join(map(str, survey.hours))}, {survey.max_attempts} attempts")
     return 0
 
 
@@ -265,8 +269,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--db-url", help="SQLAlchemy URL (also HOTLINE_DB_URL)")
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="cmd", required=True)
+    from acd.cli import register as register_agents
     from hours.cli import register as register_hours
     register_hours(sub, _settings)
+    register_agents(sub, _settings)
     a = sub.add_parser("asterisk", help="install / up / down / status / render")
     a.add_argument("action", choices=["install", "up", "down", "status", "render"])
     a.set_defaults(fn=cmd_asterisk)

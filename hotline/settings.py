@@ -74,6 +74,7 @@ class Centre:
     agents: tuple[Agent, ...]
     fax_number: str | None = None
     acd: dict = field(default_factory=dict, compare=False, hash=False)  # [acd] table, read by acd/config.py
+    survey: dict = field(default_factory=dict, compare=False, hash=False)  # [survey], tickets/survey_config.py
 
     @property
     def sip_agents(self) -> tuple[Agent, ...]:
@@ -263,7 +264,8 @@ def load_centre(path: Path) -> Centre:
         raise ConfigInvalid(f"{path}: fax_number {fax_number!r} must be digits and differ from the other numbers")
     centre = Centre(centre_number=centre_number, fax_number=fax_number,
                     fallback_department=data.get("fallback_department", "general"),
-                    departments=tuple(deps), agents=tuple(agents), acd=dict(data.get("acd", {})))
+                    departments=tuple(deps), agents=tuple(agents), acd=dict(data.get("acd", {})),
+                    survey=dict(data.get("survey", {})))
     if centre.fallback_department not in codes:
         raise ConfigInvalid(f"{path}: fallback_department {centre.fallback_department!r} is not a department")
     return centre

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from hotline.settings import Centre
 
-from .model import (LANGUAGES, TERMINAL, Action, Callback, Entry, Goto, Hangup, Menu, Node, Prompt, Say,
-                    SetLanguage, TicketStatus, ToDepartment)
+from .model import (KB_KEY, LANGUAGES, TERMINAL, Action, Callback, Entry, Goto, Hangup, KbAnswer, Menu, Node,
+                    Prompt, Say, SetLanguage, TicketStatus, ToDepartment)
 
 FLOWS = Path(__file__).with_name("flows")
 DTMF = set("0123456789*#")
@@ -76,7 +76,7 @@ def _action(raw, where: str, problems: list, file: str, lines: Lines) -> Action:
     if not isinstance(raw, dict):
         problems.append(Problem(file, line, f"{where}: an action must be a table like {{ goto = \"main\" }}"))
         return Hangup()
-    known = {"goto", "language", "department", "say", "ticket_status", "callback", "hangup"}
+    known = {"goto", "language", "department", "say", "kb", "fallback", "ticket_status", "callback", "hangup"}
     for k in set(raw) - known:
         problems.append(Problem(file, line, f"{where}: unknown action key {k!r}"))
     then: Action
@@ -94,10 +94,32 @@ def _action(raw, where: str, problems: list, file: str, lines: Lines) -> Action:
         then = Hangup()
     if raw.get("ticket_status"):
         then = TicketStatus(then)
+    if "kb" in raw or "fallback" in raw:
+        then = _kb_action(raw, then, where, problems, file, line)
     if "say" in raw:
         then = Say(str(raw["say"]), then)
     if "language" in raw:
         then = SetLanguage(str(raw["language"]), then)
+    return then
+
+
+def _kb_action(raw: dict, then: Action, where: str, problems: list, file: str, line: int) -> Action:
+    """{ kb = "<key>", fallback = "<prompt>", goto = ... }: the fallback is required so that a
+    missing entry or a knowledge base that is away never leaves the caller in silence."""
+    key, fallback = raw.get("kb"), raw.get("fallback")
+    if "kb" not in raw:
+        problem = "fallback belongs to a kb action (the prompt said when the knowledge base has no answer)"
+    elif not isinstance(key, str) or not KB_KEY.fullmatch(key):
+        problem = (f"kb {key!r} is not a knowledge-base key: 1-40 characters of a-z, 0-9, _ and -, "
+                   "the tag ivr:<key> on the entries")
+    elif not isinstance(fallback, str) or not fallback:
+        problem = (f"kb {key!r} needs fallback = \"<prompt>\": what callers hear when the knowledge base "
+                   "has no answer in their language or is unavailable")
+    elif "say" in raw or raw.get("ticket_status"):
+        problem = f"kb {key!r} cannot be combined with say or ticket_status: one announcement per action"
+    else:
+        return KbAnswer(key, fallback, then)
+    problems.append(Problem(file, line, f"{where}: {problem}"))
     return then
 
 
@@ -181,6 +203,9 @@ def _targets(action: Action) -> tuple[list[str], list[str], list[str], bool]:
             action = action.then
         elif isinstance(action, Say):
             prompts.append(action.prompt)
+            action = action.then
+        elif isinstance(action, KbAnswer):
+            prompts.append(action.fallback)
             action = action.then
         elif isinstance(action, TicketStatus):
             prompts += ["ticket_ask", "ticket_unknown"]
@@ -340,6 +365,8 @@ def _renamed(node: Node, rename: dict[str, str], prompt_names: dict[str, str]) -
             return Goto(rename.get(a.node, a.node))
         if isinstance(a, Say):
             return Say(prompt_names.get(a.prompt, a.prompt), fix(a.then))
+        if isinstance(a, KbAnswer):  # the key stays: the knowledge base is the centre's, not the file's
+            return KbAnswer(a.key, prompt_names.get(a.fallback, a.fallback), fix(a.then))
         if isinstance(a, (SetLanguage, TicketStatus)):
             return type(a)(**{**a.__dict__, "then": fix(a.then)})
         return a

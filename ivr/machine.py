@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .model import (Action, Callback, Goto, Hangup, Menu, Say, SetLanguage, TicketStatus, ToDepartment)
+from .model import (Action, Callback, Goto, Hangup, KbAnswer, Menu, Say, SetLanguage, TicketStatus,
+                    ToDepartment)
 
 MAX_TICKET_DIGITS = 10
+# The path step of a knowledge-base answer: its input is the entry id the caller heard, or
+# KB_FALLBACK when the menu's fallback prompt was said instead.
+KB_NODE = "kb"
+KB_FALLBACK = "-"
 
 
 # -- events ---------------------------------------------------------------------
@@ -34,6 +39,16 @@ class Looked:
     ticket: str
     status: str | None
     due: str | None
+    t: float
+
+
+@dataclass(frozen=True)
+class KbLooked:
+    """Result of a knowledge-base look-up: entry None when there is no answer to say (no
+    entry for the key in the caller's language, or the knowledge base did not answer)."""
+    key: str
+    entry: int | None
+    text: str | None
     t: float
 
 
@@ -70,6 +85,18 @@ class LookUpTicket:
 
 
 @dataclass(frozen=True)
+class LookUpKb:
+    key: str
+    language: str
+
+
+@dataclass(frozen=True)
+class KbUsed:
+    """The caller heard this entry's answer: count it."""
+    entry: int
+
+
+@dataclass(frozen=True)
 class SetVars:
     values: dict[str, str]
 
@@ -80,7 +107,7 @@ class Finish:
     department: str | None
 
 
-Command = Ask | Play | Speak | LookUpTicket | SetVars | Finish
+Command = Ask | Play | Speak | LookUpTicket | LookUpKb | KbUsed | SetVars | Finish
 
 
 @dataclass(frozen=True)
@@ -101,8 +128,8 @@ class State:
     tries: int = 0
     finished: bool = False
     callback: bool = False
-    waiting: str = "digit"      # digit | ticket | lookup | played
-    pending: Action | None = None  # what follows the current ticket look-up / announcement
+    waiting: str = "digit"      # digit | ticket | lookup | kb | played
+    pending: Action | None = None  # what follows the current look-up / announcement (kb: the KbAnswer)
 
     def path_text(self) -> str:
         return ",".join(f"{s.node}:{s.input}@{s.t:.3f}" for s in self.path)
@@ -125,7 +152,7 @@ def start(menu: Menu, event: Started) -> tuple[State, list[Command]]:
     return _enter(menu, state, entry.start)
 
 
-def step(menu: Menu, state: State, event: Input | Looked | Played) -> tuple[State, list[Command]]:
+def step(menu: Menu, state: State, event: Input | Looked | KbLooked | Played) -> tuple[State, list[Command]]:
     if state.finished or state.node is None:
         return state, []
     if len(state.path) >= menu.max_steps:  # a caller going round in circles gets a person
@@ -136,6 +163,10 @@ def step(menu: Menu, state: State, event: Input | Looked | Played) -> tuple[Stat
         return _apply(menu, replace(state, pending=None, waiting="digit"), state.pending)
     if isinstance(event, Looked):
         return _looked(menu, state, event)
+    if isinstance(event, KbLooked):
+        return _kb_looked(menu, state, event)
+    if state.waiting == "kb":  # keys pressed during the look-up belong to no prompt
+        return state, []
     if state.waiting == "ticket":
         return _ticket_number(menu, state, event)
     node = menu.nodes[state.node]
@@ -168,6 +199,8 @@ def _ticket_number(menu: Menu, state: State, event: Input) -> tuple[State, list[
 
 
 def _looked(menu: Menu, state: State, event: Looked) -> tuple[State, list[Command]]:
+    if state.waiting != "lookup":  # a result nobody asked for (stale, or another look-up's)
+        return state, []
     lang = _lang(menu, state)
     state = replace(state, waiting="played")
     if event.status is None:
@@ -175,6 +208,18 @@ def _looked(menu: Menu, state: State, event: Looked) -> tuple[State, list[Comman
     template = menu.templates.get("ticket_status", {})
     text = template.get(lang) or template.get(menu.default_language) or "{id} {status} {due}"
     return state, [Speak(text.format(id=event.ticket, status=event.status, due=event.due or ""), lang)]
+
+
+def _kb_looked(menu: Menu, state: State, event: KbLooked) -> tuple[State, list[Command]]:
+    action = state.pending
+    if state.waiting != "kb" or not isinstance(action, KbAnswer) or event.key != action.key:
+        return state, []  # a stale or foreign result
+    lang = _lang(menu, state)
+    if event.entry is not None and event.text and event.text.strip():
+        state = replace(_record(state, KB_NODE, str(event.entry), event.t), waiting="played", pending=action.then)
+        return state, [SetVars({"HL_PATH": state.path_text()}), Speak(event.text, lang), KbUsed(event.entry)]
+    state = replace(_record(state, KB_NODE, KB_FALLBACK, event.t), waiting="played", pending=action.then)
+    return state, [SetVars({"HL_PATH": state.path_text()}), Play(action.fallback, lang)]
 
 
 def _clean(digits: str) -> str:
@@ -197,6 +242,9 @@ def _apply(menu: Menu, state: State, action: Action) -> tuple[State, list[Comman
     if isinstance(action, Say):
         state = replace(state, waiting="played", pending=action.then)
         return state, [SetVars(_vars(menu, state)), Play(action.prompt, _lang(menu, state))]
+    if isinstance(action, KbAnswer):
+        state = replace(state, waiting="kb", pending=action)
+        return state, [SetVars(_vars(menu, state)), LookUpKb(action.key, _lang(menu, state))]
     if isinstance(action, TicketStatus):
         state = replace(state, waiting="ticket", pending=action.then)
         return state, [SetVars(_vars(menu, state)),

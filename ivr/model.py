@@ -5,9 +5,13 @@ without a file go straight to their department.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 LANGUAGES = ("cmn", "yue", "en")
+# A knowledge-base answer the menu reads out is named by a key, not an entry id: ids differ
+# between databases and change when an answer is re-entered; the key is a tag on the entries.
+KB_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,15 @@ class Say:
 
 
 @dataclass(frozen=True)
+class KbAnswer:
+    """Read out the knowledge base's answer for `key` in the caller's language; `fallback`
+    (a menu prompt) is said instead when there is none or the knowledge base is away."""
+    key: str
+    fallback: str
+    then: "Action"
+
+
+@dataclass(frozen=True)
 class TicketStatus:
     then: "Action"
 
@@ -47,7 +60,7 @@ class Hangup:
     pass
 
 
-Action = Goto | SetLanguage | ToDepartment | Say | TicketStatus | Callback | Hangup
+Action = Goto | SetLanguage | ToDepartment | Say | KbAnswer | TicketStatus | Callback | Hangup
 TERMINAL = (ToDepartment, Callback, Hangup)
 
 

@@ -43,16 +43,22 @@ def synthesise(segments: list[tuple[str, str]], target: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         parts = []
         for i, (voice, text) in enumerate(segments):
-            raw = Path(tmp) / f"{i}.wav"
-            subprocess.run(["espeak-ng", "-v", VOICES.get(voice, "cmn"), "-s", SPEED, "-w", str(raw), text],
-                           check=True, capture_output=True)
+            raw, words = Path(tmp) / f"{i}.wav", Path(tmp) / f"{i}.txt"
+            # from a file, never argv: espeak-ng reads options anywhere on its command line, so an
+            # answer text like "-f /etc/shadow" or "--stdout" would be obeyed, not spoken
+            words.write_text(text, encoding="utf-8")
+            subprocess.run(["espeak-ng", "-v", VOICES.get(voice, "cmn"), "-s", SPEED, "-w", str(raw),
+                            "-f", str(words)], check=True, capture_output=True)
             parts.append(str(raw))
         tmp_target = Path(tmp) / "out.wav"
         subprocess.run(["sox", *parts, "-r", "8000", "-c", "1", "-b", "16", str(tmp_target)],
                        check=True, capture_output=True)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(tmp_target), target)
-        os.chmod(target, 0o644)
+        # copied next to the target, then renamed: Asterisk (another call) never plays half a file
+        partial = target.with_name(f".{target.name}.{os.getpid()}.{id(segments):x}.part")
+        shutil.move(str(tmp_target), partial)
+        os.chmod(partial, 0o644)
+        os.replace(partial, target)
 
 
 class PromptCatalogue:

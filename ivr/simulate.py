@@ -47,6 +47,11 @@ def walk(menu: Menu, to: str, keys: list[str], remembered: str | None = None, t0
                 lang = state.language or menu.default_language
                 event = machine.Looked(c.ticket, words.status_text("new", lang), "", t)
                 out.append(f"  (simulated look-up of ticket {c.ticket}: status new)")
+            elif isinstance(c, machine.LookUpKb):
+                # a text walk has no database: it shows what a caller hears when the entry is missing
+                event = machine.KbLooked(c.key, None, None, t)
+                out.append(f"  (knowledge-base answer ivr:{c.key} in {c.language} is read from the database "
+                           "on a real call; the walk plays the fallback)")
             elif isinstance(c, machine.Finish):
                 where = f"queue hl-{c.department}" if c.action == "queue" else "hang up"
                 extra = " (callback booked)" if state.callback else ""

@@ -24,7 +24,7 @@ from hotline.errors import BadRequest
 from hotline.http import sse
 from hotline.http.app import dumps, page, roles
 
-from tickets.store import digest_rows
+from tickets.store import digest_rows, dispatch_history
 
 from . import csv_export, digest, kpi, queue_log, staffing
 from .live import Live
@@ -130,7 +130,7 @@ async def leadership_digest(request: web.Request) -> web.Response:
     if not since < until or until - since > 366 * 86400:
         raise BadRequest("from must be before to, at most a year apart")
     rows = await digest_rows(request.app[STORE], since - (until - since), until)
-    d = digest.build(rows, since, until, now)
+    d = digest.build(rows, since, until, now, history=await dispatch_history(request.app[STORE], since, until))
     if request.query.get("format") == "csv":
         return web.Response(text=digest.to_csv(d), content_type="text/csv",
                             headers={"Content-Disposition": 'attachment; filename="digest.csv"'})

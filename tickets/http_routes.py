@@ -7,6 +7,8 @@
   not-own-department (403), not-found (404), transition-refused / stale-update (409).
 - GET /api/v1/tickets/{id}/history   {"ticket": view, "items": [entry, ...]} oldest first.
 - GET /api/v1/departments/{code}/overdue[?warnings=1]   {"department", "items": [...]}.
+- GET /api/v1/followups?limit=&offset=   {"items": [ticket + "survey": {...}]}: tickets whose
+  satisfaction survey call used every attempt (no answer / no key), the longest waiting first.
 
 The actor is the bearer token's name: the agent id for agents ("agent1002", the owner of
 the tickets whose calls they answered), the department code for departments ("tax" or
@@ -18,7 +20,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hotline.errors import BadRequest
-from hotline.http.app import ACTOR, DEPS, ROLE, dumps, json_object, parse_id, roles
+from hotline.http.app import ACTOR, DEPS, ROLE, _int, dumps, for_role, json_object, parse_id, roles
 
 from . import workflow as wf
 from .providers import Providers
@@ -73,6 +75,15 @@ async def start_survey(request: web.Request) -> web.Response:
     return web.json_response(await request.app[SURVEYS].start(ticket_id), status=202, dumps=dumps)
 
 
+@roles("agent", "supervisor")
+async def followups(request: web.Request) -> web.Response:
+    """Tickets whose survey call ran out of attempts: a person calls these citizens."""
+    limit, offset = _int(request, "limit", 50), _int(request, "offset", 0)
+    items = await request.app[SURVEYS].calls.followups(limit=limit, offset=offset)
+    return web.json_response({"items": [for_role(request, t) for t in items], "limit": limit, "offset": offset},
+                             dumps=dumps)
+
+
 @roles("supervisor", "ops", "department")
 async def provider_status(request: web.Request) -> web.Response:
     providers = request.app[PROVIDERS]
@@ -121,6 +132,7 @@ def add_routes(app: web.Application, providers: Providers, surveys: Surveys) -> 
     app[PROVIDERS] = providers
     app[SURVEYS] = surveys
     app.router.add_post("/api/v1/tickets/{id}/survey", start_survey)
+    app.router.add_get("/api/v1/followups", followups)
     app.router.add_get("/api/v1/providers", provider_status)
     app.router.add_post("/api/v1/providers/{code}/lift", lift_suspension)
     app.router.add_post("/api/v1/tickets/{id}/actions/{action}", post_action)

@@ -1,7 +1,8 @@
 """HTTP routes of the knowledge base. Wire with `add_routes(app, kb)`.
 
 - GET  /api/v1/kb?q=...&department=...&limit=10   search (agents, supervisors, ops)
-- POST /api/v1/kb        {"department", "question", "answer", "keywords"}   (supervisors, ops)
+- POST /api/v1/kb        {"department", "question", "answer", "keywords", "ivr_key", "language"}
+                         (supervisors, ops); ivr_key: the voice menu reads it out (kb = "<key>")
 - POST /api/v1/kb/{id}/used                          an agent read this answer out: counted
 """
 from __future__ import annotations
@@ -33,11 +34,11 @@ async def search(request: web.Request) -> web.Response:
 
 @roles("supervisor", "ops")
 async def add(request: web.Request) -> web.Response:
-    body = await json_object(request, {"department", "question", "answer", "keywords"})
+    body = await json_object(request, {"department", "question", "answer", "keywords", "ivr_key", "language"})
     if not {"department", "question", "answer"} <= set(body):
-        raise BadRequest('body must be {"department", "question", "answer"[, "keywords"]}')
+        raise BadRequest('body must be {"department", "question", "answer"[, "keywords", "ivr_key", "language"]}')
     entry = await request.app[KB].add(body["department"], body["question"], body["answer"],
-                                      body.get("keywords", ""))
+                                      body.get("keywords", ""), body.get("ivr_key"), body.get("language"))
     return web.json_response(entry, status=201, dumps=dumps)
 
 

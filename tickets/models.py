@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Index, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -196,3 +197,68 @@ class ProviderSuspension(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     lifted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lifted_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class AgentRow(Base):
+    """An agent of the directory: the ACD's candidates and the PJSIP endpoints are rendered
+    from these rows. Removing an agent keeps the row (active = false) so that reports and
+    ticket owners still resolve."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    line: Mapped[str] = mapped_column(String(16), default="sip")
+    skills: Mapped[list] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class AgentDirectoryRow(Base):
+    """One row whose generation rises with every directory change; engines poll it."""
+
+    __tablename__ = "agent_directory"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer)
+
+
+# one open (scheduled or calling) survey per ticket, whatever races the engines run
+OPEN_SURVEY = text("state IN ('scheduled', 'calling')")
+
+
+class SurveyCall(Base):
+    """The satisfaction survey of a ticket: its calls, their outcome, the next try. A row,
+    not a task, so that a restart finds what is due or under way (tickets/survey.py)."""
+
+    __tablename__ = "survey_calls"
+    __table_args__ = (Index("uq_survey_open_ticket", "ticket_id", unique=True,
+                            sqlite_where=OPEN_SURVEY, postgresql_where=OPEN_SURVEY),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)   # tickets/survey_schedule.py STATES
+    reason: Mapped[str] = mapped_column(String(16))              # answered | informed | manual
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    call_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # the current/last call
+    called_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    result: Mapped[str | None] = mapped_column(String(64))  # satisfaction, or the last attempt's outcome
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PriorityCallerRow(Base):
+    """A citizen registered for priority (elderly or disabled): their calls wait in the
+    elderly/disabled class instead of the normal one."""
+
+    __tablename__ = "priority_callers"
+
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    added_by: Mapped[str] = mapped_column(String(64), default="")
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -53,10 +53,10 @@ def fallback_penalty(agent, department: str) -> int:
     return 10 - max(levels.values())
 
 
-def queues(settings: Settings) -> list[QueueDef]:
+def queues(settings: Settings, agents=None) -> list[QueueDef]:
     centre = settings.centre
     out = []
-    agents = settings.agents
+    agents = settings.agents if agents is None else agents
     for d in centre.departments:
         # the native fallback knows no language: Mandarin first, best level first
         members = [Member(a.interface, fallback_penalty(a, d.code), a.name) for a in agents
@@ -77,8 +77,11 @@ def moddir(root: Path) -> str:
     return "/usr/lib/asterisk/modules"
 
 
-def render(settings: Settings) -> dict[str, str]:
-    """Return {file name: text}. Pure apart from reading (or creating) the secrets."""
+def render(settings: Settings, agents=None) -> dict[str, str]:
+    """Return {file name: text}. Pure apart from reading (or creating) the secrets.
+    `agents`: the directory's list (default: the centre file's, plus benchmark lines)."""
+    agents = tuple(settings.agents if agents is None else agents)
+    sip_agents = tuple(a for a in agents if a.line == "sip")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["sipsafe"] = sipsafe
@@ -87,9 +90,9 @@ def render(settings: Settings) -> dict[str, str]:
         s=settings, C=contract, moddir=moddir(settings.root),
         ami_user=secrets.AMI_USER, ami_secret=secrets.ami_secret(settings.state_dir),
         ami_events=AMI_EVENTS,
-        agents=centre.sip_agents, all_agents=settings.agents, acd=acd_config.load(centre.acd),
-        passwords={a.id: secrets.agent_password(settings.state_dir, a.id) for a in centre.sip_agents},
-        queues=queues(settings),
+        agents=sip_agents, all_agents=agents, acd=acd_config.load(centre.acd),
+        passwords={a.id: secrets.agent_password(settings.state_dir, a.id) for a in sip_agents},
+        queues=queues(settings, agents),
         entries=centre.entry_numbers(),
         fallback=centre.department(centre.fallback_department),
     )
@@ -97,12 +100,20 @@ def render(settings: Settings) -> dict[str, str]:
             for name in sorted(os.listdir(TEMPLATES)) if name.endswith(".j2")}
 
 
-def write(settings: Settings, uid: int, gid: int) -> Path:
-    """Write the rendered tree into the instance folder inside the Asterisk root."""
+def write(settings: Settings, uid: int, gid: int, agents=None) -> list[str]:
+    """Write the rendered tree into the instance folder inside the Asterisk root; returns
+    the names of the files whose text changed."""
     etc = settings.host_path(settings.inst_in_root) / "etc"
     etc.mkdir(parents=True, exist_ok=True)
-    for name, text in render(settings).items():
+    changed = []
+    for name, text in render(settings, agents).items():
         path = etc / name
+        try:
+            if path.read_text() == text:
+                continue
+        except (FileNotFoundError, UnicodeDecodeError):
+            pass
+        changed.append(name)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(text)
         # manager.conf and pjsip.conf hold secrets: readable by Asterisk's group only
@@ -113,4 +124,4 @@ def write(settings: Settings, uid: int, gid: int) -> Path:
         d = etc.parent / sub
         d.mkdir(exist_ok=True)
         os.chown(d, uid, gid)
-    return etc
+    return changed

@@ -23,6 +23,8 @@ QUERY: dict[str, list[tuple[str, dict, str]]] = {
     "/api/v1/callbacks": [("department", STR, "department code"),
                           ("limit", {**INT, "minimum": 1, "maximum": 1000}, "page size")],
     "/api/v1/audit": [("attachment", INT, "attachment id"), ("limit", {**INT, "minimum": 1, "maximum": 1000}, "")],
+    "/api/v1/followups": [("limit", {**INT, "minimum": 1, "maximum": 1000}, "page size"),
+                          ("offset", {**INT, "minimum": 0}, "items to skip")],
     "/api/v1/departments/{code}/overdue": [("warnings", {"type": "string", "enum": ["0", "1"]},
                                             "1: also tickets close to their deadline")],
     "/api/v1/reports/kpi": PERIOD + [("interval", {"type": "string", "enum": ["900", "1800", "3600", "86400"]}, ""),
@@ -33,6 +35,8 @@ QUERY: dict[str, list[tuple[str, dict, str]]] = {
                                           ("interval", {"type": "string", "enum": ["900", "1800", "3600"]}, "")],
     "/api/v1/reports/queue_log": PERIOD,
     "/api/v1/reports/digest": PERIOD + [("format", {"type": "string", "enum": ["json", "csv"]}, "")],
+    "/api/v1/priority_callers": [("limit", {**INT, "minimum": 1, "maximum": 1000}, "page size"),
+                                 ("offset", {**INT, "minimum": 0}, "items to skip")],
     "/api/v1/kb": [("q", STR, "question in Chinese or English"), ("department", STR, "department code"),
                    ("limit", {**INT, "minimum": 1, "maximum": 50}, "")],
 }
@@ -45,9 +49,25 @@ BODY: dict[tuple[str, str], dict] = {
                                                         "description": "the action's arguments"},
     ("POST", "/api/v1/agents/{id}/{op}"): {"type": "object", "properties": {"reason": STR},
                                            "additionalProperties": False},
+    ("POST", "/api/v1/agents"): {
+        "type": "object", "required": ["id"], "additionalProperties": False,
+        "properties": {"id": {"type": "string", "pattern": "^[0-9]{3,8}$"}, "name": STR,
+                       "line": {"type": "string", "enum": ["sip", "local-talk", "local-ring", "local-brief"]},
+                       "skills": {"type": "array", "items": {"type": "string",
+                                                             "description": "department:language:level"}}}},
+    ("PATCH", "/api/v1/agents/{id}"): {
+        "type": "object", "additionalProperties": False,
+        "properties": {"name": STR, "version": INT,
+                       "line": {"type": "string", "enum": ["sip", "local-talk", "local-ring", "local-brief"]},
+                       "skills": {"type": "array", "items": STR}}},
+    ("PUT", "/api/v1/priority_callers/{number}"): {
+        "type": "object", "required": ["reason"], "additionalProperties": False,
+        "properties": {"reason": {"type": "string", "enum": ["elderly", "disabled"]}, "note": STR}},
     ("POST", "/api/v1/kb"): {"type": "object", "required": ["department", "question", "answer"],
                              "additionalProperties": False,
-                             "properties": {"department": STR, "question": STR, "answer": STR, "keywords": STR}},
+                             "properties": {"department": STR, "question": STR, "answer": STR, "keywords": STR,
+                                            "ivr_key": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,39}$"},
+                                            "language": {"type": "string", "enum": ["cmn", "yue", "en"]}}},
     ("POST", "/api/v1/calls/{linkedid}/spy"): {
         "type": "object", "required": ["mode", "line"], "additionalProperties": False,
         "properties": {"mode": {"type": "string", "enum": ["listen", "whisper", "barge"]},
@@ -56,7 +76,7 @@ BODY: dict[tuple[str, str], dict] = {
 
 PATH_PARAMS = {"id": INT, "action": STR, "code": STR, "op": {"type": "string",
                                                              "enum": ["login", "logout", "pause", "unpause"]},
-               "linkedid": STR}
+               "linkedid": STR, "number": {"type": "string", "pattern": "^[+]?[0-9]{3,20}$"}}
 
 
 def document(app: web.Application) -> dict:

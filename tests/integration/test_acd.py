@@ -295,3 +295,30 @@ async def test_a_call_waiting_while_the_engine_restarts_is_found_again_and_deliv
     hotline.engine.acd.agent_action("1006", "unpause", by="test")
     t = await ticket_for(hotline.store, lid, timeout=60)
     assert (t["agent"], t["disposition"]) == ("agent1006", "answered")
+
+
+async def test_registered_elderly_caller_is_offered_before_an_earlier_normal_caller(hotline, driver, seen):
+    acd, s = hotline.engine.acd, hotline.settings
+    sup = {"Authorization": f"Bearer {await hotline.store.create_token('supervisor', 'sup-prio')}"}
+    async with aiohttp.ClientSession(s.http_url) as http:
+        r = await http.put("/api/v1/priority_callers/13900000001", headers=sup,
+                           json={"reason": "elderly", "note": "独居老人"})
+        assert r.status == 200
+        acd.configure(dataclasses.replace(TEST_ACD, default_steps=TEST_ACD.default_steps[:2]))  # no overflow
+        try:
+            async with only_ready(acd, pause=("1005",)):
+                # the simulated caller hangs up `talk` s after the menu, answered or not: long enough
+                normal = await call(driver, s, "12329", caller="13800000007", talk=15)
+                await until(lambda: any(c.linkedid == normal for c in acd.board.waiting()), 20, "normal waiting")
+                elderly = await call(driver, s, "12329", caller="13900000001", talk=2)
+                await until(lambda: any(c.linkedid == elderly for c in acd.board.waiting()), 20, "elderly waiting")
+                line = (await (await http.get("/api/v1/queue", headers=sup)).json())["items"]
+                assert [(c["linkedid"], c["priority"]) for c in line] == [(elderly, "elderly/disabled"),
+                                                                          (normal, "normal")]
+            await ticket_for(hotline.store, normal)
+            await ticket_for(hotline.store, elderly)
+        finally:
+            acd.configure(TEST_ACD)
+            await http.delete("/api/v1/priority_callers/13900000001", headers=sup)
+    offers = [e.linkedid for e in seen if e.kind == "agent_offer" and e.linkedid in (normal, elderly)]
+    assert offers[:2] == [elderly, normal]

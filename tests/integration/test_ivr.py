@@ -1,5 +1,6 @@
 """The IVR on real Asterisk: prompts heard per language, keys, timeouts, invalid input,
-"0" to a person, ticket status by keypad, garbage DTMF, hot reload under load."""
+"0" to a person, ticket status by keypad, policy answers read from the knowledge base (and
+the menu's fallback prompt without one), garbage DTMF, hot reload under load."""
 from __future__ import annotations
 
 import asyncio
@@ -7,7 +8,11 @@ import hashlib
 import re
 import time
 
+from sqlalchemy import delete, select
+
 from ivr import words
+from tickets.kb import ivr_tags
+from tickets.models import KbEntry
 
 from .conftest import call, ticket_for
 
@@ -79,6 +84,49 @@ async def test_ticket_status_by_keypad(hotline, driver):
     assert (s.root / f"usr/share/asterisk/sounds/hotline-tts/{digest}.wav").exists()
     files = heard(s, (await record_of(hotline, linkedid))["channel"])
     assert f"hotline-tts/{digest}" in files and "cmn/hotline/ticket_ask" in files
+
+
+async def kb_uses(store, entry_id: int) -> int:
+    async with store.sessions() as s:
+        return await s.scalar(select(KbEntry.uses).where(KbEntry.id == entry_id))
+
+
+async def test_policy_answer_is_read_from_the_knowledge_base_and_counted(hotline, driver):
+    s, kb = hotline.settings, hotline.engine.kb
+    # the demo's seed, put there at engine start: English office hours
+    entry, answer = await kb.answer("office_hours", "en")
+    uses = await kb_uses(hotline.store, entry)
+    # English (3), policy answers (7), office hours (1); the answer lasts about 11 s
+    linkedid = await call(driver, s, "12345", caller="15900000701", dtmf="3w7w1", talk=18)
+    t = await ticket_for(hotline.store, linkedid, timeout=90)
+    assert [(p["node"], p["input"]) for p in t["ivr_path"]][:4] == [("lang", "3"), ("main", "7"), ("faq", "1"),
+                                                                     ("kb", str(entry))]
+    digest = hashlib.sha256(f"en:{answer}".encode()).hexdigest()[:20]
+    files = heard(s, (await record_of(hotline, linkedid))["channel"])
+    assert f"hotline-tts/{digest}" in files and "en/hotline/faq_hours" not in files, files
+    assert files[files.index(f"hotline-tts/{digest}") + 1] == "en/hotline/main"   # then back to the menu
+    assert await kb_uses(hotline.store, entry) == uses + 1
+
+
+async def test_policy_answer_without_its_entry_plays_the_menus_fallback(hotline, driver):
+    s, engine = hotline.settings, hotline.engine
+    # the Cantonese card-replacement answer is gone from the knowledge base
+    async with hotline.store.sessions.begin() as db:
+        rows = (await db.execute(select(KbEntry.id, KbEntry.keywords))).all()
+        gone = [i for i, kw in rows if ivr_tags(kw) == ("ss_card_replacement", "yue")]
+        assert gone
+        await db.execute(delete(KbEntry).where(KbEntry.id.in_(gone)))
+    try:
+        linkedid = await call(driver, s, "12345", caller="15900000702", dtmf="2w7w2", talk=12)
+        t = await ticket_for(hotline.store, linkedid, timeout=90)
+        assert [(p["node"], p["input"]) for p in t["ivr_path"]][:4] == [("lang", "2"), ("main", "7"),
+                                                                         ("faq", "2"), ("kb", "-")]
+        files = heard(s, (await record_of(hotline, linkedid))["channel"])
+        assert "yue/hotline/faq_card" in files and not any(f.startswith("hotline-tts/") for f in files), files
+        assert files[files.index("yue/hotline/faq_card") + 1] == "yue/hotline/main"
+        assert engine.agi.stats["errors"] == 0
+    finally:
+        await engine.kb.seed(engine.kb_seed)   # the next test finds the demo's answers again
 
 
 async def test_garbage_dtmf_never_breaks_a_call(hotline, driver):

@@ -360,3 +360,50 @@ def test_reference_is_not_trivially_empty():
     agents = [AgentState(str(1000 + i), Skills({rnd.choice(KEYS): rnd.randint(1, 5)}), READY) for i in range(10)]
     calls = [WaitingCall(f"n1-{i}", rnd.choice(DEPTS), rnd.choice(LANGS), NORMAL, 0.0) for i in range(10)]
     assert reference(agents, calls, 200.0, Policy(default_steps=(RelaxStep(0, 1),)))
+
+
+# -- priority ageing: no starvation behind an endless flood of urgent calls ----------------------
+@settings(max_examples=60, deadline=None)
+@given(every=st.sampled_from([20.0, 60.0, 120.0]), gap=st.sampled_from([1.0, 2.0, 4.0]),
+       talk=st.sampled_from([5.0, 10.0, 20.0]), start=st.sampled_from([0.0, 4.0, 33.0]))
+def test_ageing_serves_a_normal_call_while_emergencies_never_stop(every, gap, talk, start):
+    """One agent, an emergency every `gap` seconds (always more than it can take) and one
+    normal call. Strict classes would starve the normal call; with ageing it becomes an
+    emergency after 3 x `every` and, being older than every emergency that came after it,
+    is taken within one more talk (plus the calls of its new class that came before it)."""
+    from acd.model import EMERGENCY
+    policy = Policy(default_steps=(RelaxStep(0.0, 1),), wrapup_seconds=0.0, rona_max_misses=1000)
+    board = P.Board(policy, [AgentState("a1", Skills({("tax", "cmn"): 3}), state=READY)])
+    normal = WaitingCall("normal", "tax", "cmn", NORMAL, arrived=start)
+    t, k, busy_until, served = 0.0, 0, 0.0, None
+    emergency_before = 0
+    horizon = start + 3 * every + (start / gap + 2) * talk + 10 * DT
+    while served is None:
+        assert t <= horizon, "the normal call starved"
+        while k * gap <= t:
+            board.put_call(WaitingCall(f"e{k:05d}", "tax", "cmn", EMERGENCY, arrived=k * gap))
+            emergency_before += k * gap < start
+            k += 1
+        if t == start:
+            board.put_call(normal)
+        board.age(t, every)
+        if busy_until <= t and board.agent("a1").call is not None:
+            board.hangup("a1", board.agent("a1").call, t)
+        for d in board.assign(t):
+            board.offer(d, t)
+            board.answer("a1", d.call.linkedid, t)
+            busy_until = t + talk
+            if d.call.linkedid == "normal":
+                served = t
+                assert d.call.priority == EMERGENCY and d.call.promoted == 3
+        t += DT
+    # the emergencies older than it still go first: each holds the agent one talk at most
+    assert served <= start + 3 * every + talk + emergency_before * talk + DT
+
+
+def test_without_ageing_classes_stay_strict():
+    board = P.Board(Policy(default_steps=(RelaxStep(0.0, 1),)), [])
+    board.put_call(WaitingCall("n", "tax", "cmn", NORMAL, arrived=0.0))
+    assert board.age(10_000.0, 10_000_000.0) == [] and board.calls["n"].priority == NORMAL
+    promoted = board.age(250.0, 100.0)
+    assert [(c.priority, c.promoted) for c in promoted] == [(NORMAL - 2, 2)]

@@ -280,3 +280,30 @@ def test_announcement_says_place_wait_and_callback_in_the_callers_language(lang,
     words = announce.text(lang, 3, announce.estimate_seconds(3, 2, 120), True)
     assert needle in words and ("3" in words)   # 3 x 120 s / 2 agents = 3 minutes
     assert ("1" in words) and words != announce.text(lang, 3, 180, False)
+
+
+async def test_a_registered_elderly_caller_is_served_before_earlier_normal_calls():
+    registered = {"13900000001"}
+    svc, ami, clock, events = service(agents=AGENTS[:1])
+    svc.priority_of = lambda n: 1 if n in registered else None
+    svc.agent_action("1002", "pause", "meal")
+    ami.vars[("Local/old;1", "CALLERID(num)")] = "13900000001"
+    ami.vars[("Local/n1;1", "CALLERID(num)")] = "13800000001"
+    await feed(svc, queued("n1", since=990), queued("old", since=995))
+    assert [c.linkedid for c in svc.board.waiting()] == ["old", "n1"]
+    assert [e.data["priority"] for e in events if e.kind == "queue_join"] == ["normal", "elderly/disabled"]
+    svc.agent_action("1002", "unpause")
+    await feed(svc)
+    assert ami.of("Redirect")[-1]["Channel"] == "Local/old;1"
+
+
+async def test_an_unregistered_phone_is_paused_unreachable_at_once_and_the_call_goes_on():
+    svc, ami, clock, events = service(agents=AGENTS[:2])
+    await feed(svc, queued("c1", lang="cmn"))
+    first = ami.of("Redirect")[-1]["Exten"]
+    await feed(svc, ue(contract.EV_DELIVERY, linkedid="c1", agent=first, status="CHANUNAVAIL"))
+    a = svc.board.agent(first)
+    assert (a.state, a.paused_reason) == ("paused", "unreachable")     # not after N misses: now
+    assert ami.of("Redirect")[-1]["Exten"] != first
+    svc.agent_action(first, "unpause")
+    assert svc.board.agent(first).state == "ready"

@@ -478,3 +478,80 @@ def test_a_second_file_cannot_silently_change_another_entrys_prompt(tmp_path, ce
     heard = menu.prompts[ask.prompt].texts["cmn"]
     reported = any("main" in p.message for p in problems)
     assert reported or heard == shipped.prompts["main"].texts["cmn"], heard
+
+
+# -- knowledge-base answers: kb = "<key>", fallback = "<prompt>" --------------------------------------
+KB_OK = '"3" = { kb = "office_hours", fallback = "more", goto = "main" }'
+
+
+def test_a_kb_action_is_clean_and_reads_the_entry_or_says_the_fallback(tmp_path, centre):
+    menu, problems = check(tmp_path, centre, add_option(MINIMAL, "main", KB_OK))
+    assert problems == []
+    state, _ = machine.start(menu, machine.Started("12345", 0.0))
+    state, cmds = machine.step(menu, state, machine.Input("3", 1.0))
+    assert machine.LookUpKb("office_hours", "cmn") in cmds
+    _, cmds = machine.step(menu, state, machine.KbLooked("office_hours", None, None, 2.0))
+    assert machine.Play("more", "cmn") in cmds
+
+
+@pytest.mark.parametrize("action, words", [
+    ('{ kb = "Office Hours", fallback = "more", goto = "main" }', ["kb 'Office Hours'", "a-z, 0-9"]),
+    ('{ kb = 12, fallback = "more", goto = "main" }', ["kb 12", "knowledge-base key"]),
+    ('{ kb = "", fallback = "more", goto = "main" }', ["kb ''", "knowledge-base key"]),
+    ('{ kb = "x,y", fallback = "more", goto = "main" }', ["kb 'x,y'"]),
+    ('{ kb = "office_hours", goto = "main" }', ["kb 'office_hours'", "needs fallback", "unavailable"]),
+    ('{ kb = "office_hours", fallback = 3, goto = "main" }', ["needs fallback"]),
+    ('{ fallback = "more", goto = "main" }', ["fallback belongs to a kb action"]),
+    ('{ kb = "office_hours", fallback = "more", say = "more", goto = "main" }', ["cannot be combined with say"]),
+    ('{ kb = "office_hours", fallback = "hours_prompt", goto = "main" }', ["'hours_prompt'", "not defined"]),
+    ('{ kb = "office_hours", fallback = "more" }', ["dead end"]),
+    ('{ kb = "office_hours", fallback = "more", goto = "mian" }', ["undefined node 'mian'"]),
+], ids=["uppercase-and-space", "an-id-number", "empty", "comma", "no-fallback", "fallback-not-text",
+        "fallback-alone", "with-say", "fallback-prompt-undefined", "no-follow-up", "bad-goto"])
+def test_malformed_kb_action_is_one_clear_error_on_its_line(tmp_path, centre, action, words):
+    option = f'"3" = {action}'
+    text = add_option(MINIMAL, "main", option)
+    _, problems = check(tmp_path, centre, text)
+    p = only_error(problems, *words)
+    assert p.line == line_of(text, option)
+    assert str(p).startswith(f"12345.toml:{p.line}: error: ")
+
+
+def test_kb_with_ticket_status_is_refused(tmp_path, centre):
+    option = '"3" = { kb = "office_hours", fallback = "more", ticket_status = true, goto = "main" }'
+    text = add_option(MINIMAL, "main", option)
+    _, problems = check(tmp_path, centre, text)
+    assert [p.line for p in errors(problems) if "cannot be combined with say or ticket_status" in p.message] == \
+        [line_of(text, option)]
+
+
+def test_a_refused_kb_action_is_not_half_applied(tmp_path, centre):
+    # the menu is refused; what the loader returns never asks the knowledge base
+    menu, problems = check(tmp_path, centre, add_option(MINIMAL, "main", '"3" = { kb = "BAD", goto = "main" }'))
+    assert errors(problems)
+    state, _ = machine.start(menu, machine.Started("12345", 0.0))
+    _, cmds = machine.step(menu, state, machine.Input("3", 1.0))
+    assert not any(isinstance(c, machine.LookUpKb) for c in cmds)
+
+
+def test_a_second_files_kb_fallback_is_its_own_prompt_but_the_key_is_shared(tmp_path, centre):
+    shutil.copy(FLOWS / "12345.toml", tmp_path / "12345.toml")
+    tax = add_option(MINIMAL.replace('entry = "12366"', "").replace('entry = "12345"', 'entry = "12366"'),
+                     "main", KB_OK)
+    (tmp_path / "12366.toml").write_text(tax)
+    menu, problems = load_all(tmp_path, centre)
+    assert errors(problems) == []
+    state, _ = machine.start(menu, machine.Started("12366", 0.0))
+    state, cmds = machine.step(menu, state, machine.Input("3", 1.0))
+    assert machine.LookUpKb("office_hours", "cmn") in cmds
+    _, cmds = machine.step(menu, state, machine.KbLooked("office_hours", None, None, 2.0))
+    fallback = [c for c in cmds if isinstance(c, machine.Play)][0].prompt
+    assert fallback == "12366_more" and menu.prompts[fallback].texts["en"] == "To go back, press star."
+
+
+def test_the_shipped_policy_answers_come_from_the_knowledge_base(centre):
+    menu, problems = load_menu(FLOWS / "12345.toml", centre)
+    assert errors(problems) == []
+    faq = menu.nodes["faq"].options
+    assert (faq["1"].key, faq["1"].fallback) == ("office_hours", "faq_hours")
+    assert (faq["2"].key, faq["2"].fallback) == ("ss_card_replacement", "faq_card")

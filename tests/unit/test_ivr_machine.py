@@ -11,8 +11,8 @@ from calls.record import parse_path
 from hotline import settings
 from ivr import machine
 from ivr.loader import FLOWS, load_all
-from ivr.machine import (Ask, Finish, Input, Looked, LookUpTicket, Play, Played, SetVars, Speak,
-                         Started)
+from ivr.machine import (Ask, Finish, Input, KbLooked, KbUsed, Looked, LookUpKb, LookUpTicket, Play, Played,
+                         SetVars, Speak, Started)
 from ivr.model import Entry, Goto, Hangup, Menu, Node, SetLanguage, ToDepartment
 
 
@@ -310,24 +310,66 @@ def test_identical_inputs_give_identical_outputs(menu, centre, inputs):
     assert run(fresh, "12345", inputs) == a
 
 
-# -- FAQ: a prompt said, then back to the main menu ----------------------------------------------
-@pytest.mark.parametrize("lang_digit, lang", [("1", "cmn"), ("2", "yue"), ("3", "en")])
-@pytest.mark.parametrize("faq_digit, answer", [("1", "faq_hours"), ("2", "faq_card")])
-def test_faq_answer_is_played_then_back_to_main(menu, lang_digit, lang, faq_digit, answer):
+# -- FAQ: the knowledge base's answer read out, then back to the main menu -------------------------
+FAQ = {"1": ("office_hours", "faq_hours"), "2": ("ss_card_replacement", "faq_card")}
+
+
+def _at_kb_look_up(menu, lang_digit, faq_digit):
     state, cmds, history = run(menu, "12345", [lang_digit, "7", faq_digit])
+    return state, cmds, history
+
+
+@pytest.mark.parametrize("lang_digit, lang", [("1", "cmn"), ("2", "yue"), ("3", "en")])
+@pytest.mark.parametrize("faq_digit", ["1", "2"])
+def test_policy_answer_is_the_kb_entry_read_in_the_callers_language(menu, lang_digit, lang, faq_digit):
+    key, _ = FAQ[faq_digit]
+    state, cmds, history = _at_kb_look_up(menu, lang_digit, faq_digit)
     assert asks(history[2]) == [Ask("faq", lang, 5.0)]
-    assert [c for c in cmds if isinstance(c, (Play, Ask, Finish))] == [Play(answer, lang)]
+    # the answer is looked up in the caller's language; nothing is played before it is known
+    assert [c for c in cmds if not isinstance(c, SetVars)] == [LookUpKb(key, lang)]
+    state, cmds = machine.step(menu, state, KbLooked(key, 41, "ANSWER TEXT", 1003.5))
+    assert [c for c in cmds if not isinstance(c, SetVars)] == [Speak("ANSWER TEXT", lang), KbUsed(41)]
+    # the call record will say which answer was heard
+    assert vars_of(cmds)["HL_PATH"].endswith(",kb:41@1003.500")
     assert not state.finished
-    # while the answer plays nothing else happens; once it has been played the main menu returns
     state, cmds = machine.step(menu, state, Played(1010.0))
-    assert not state.finished and state.node == "main"
-    assert asks(cmds) == [Ask("main", lang, 5.0)]
-    assert vars_of(cmds)["HL_LANG"] == lang
-    # and the caller can carry on to a department from there
+    assert asks(cmds) == [Ask("main", lang, 5.0)] and vars_of(cmds)["HL_LANG"] == lang
     state, cmds = machine.step(menu, state, Input("5", 1011.0))
     assert finish_of(cmds) == Finish("queue", "housing")
-    assert [(s.node, s.input) for s in state.path] == [("lang", lang_digit), ("main", "7"),
-                                                        ("faq", faq_digit), ("main", "5")]
+    assert [(s.node, s.input) for s in state.path] == [("lang", lang_digit), ("main", "7"), ("faq", faq_digit),
+                                                        ("kb", "41"), ("main", "5")]
+    assert_path_round_trips(state, vars_of(cmds)["HL_PATH"], 1000.0)
+
+
+@pytest.mark.parametrize("lang_digit, lang", [("1", "cmn"), ("3", "en")])
+@pytest.mark.parametrize("faq_digit", ["1", "2"])
+@pytest.mark.parametrize("entry, text", [(None, None), (7, ""), (7, "   ")],
+                         ids=["missing-or-unavailable", "empty", "blank"])
+def test_policy_answer_without_a_kb_entry_plays_the_menus_fallback_prompt(menu, lang_digit, lang, faq_digit,
+                                                                          entry, text):
+    key, fallback = FAQ[faq_digit]
+    state, _, _ = _at_kb_look_up(menu, lang_digit, faq_digit)
+    state, cmds = machine.step(menu, state, KbLooked(key, entry, text, 1004.0))
+    assert [c for c in cmds if not isinstance(c, SetVars)] == [Play(fallback, lang)]   # never silence
+    assert not any(isinstance(c, KbUsed) for c in cmds)
+    assert state.path[-1] == machine.Step("kb", "-", 1004.0)
+    state, cmds = machine.step(menu, state, Played(1010.0))
+    assert asks(cmds) == [Ask("main", lang, 5.0)]
+
+
+def test_keys_and_stale_results_during_the_kb_look_up_change_nothing(menu):
+    state, _, _ = _at_kb_look_up(menu, "1", "1")
+    for event in (Input("2", 1003.1), KbLooked("ss_card_replacement", 9, "other answer", 1003.2),
+                  Played(1003.3), Looked("1", "new", None, 1003.4)):
+        assert machine.step(menu, state, event) == (state, [])
+    _, cmds = machine.step(menu, state, KbLooked("office_hours", 3, "hours", 1004.0))
+    assert Speak("hours", "cmn") in cmds
+
+
+def test_a_kb_result_after_the_answer_was_said_is_ignored(menu):
+    state, _, _ = _at_kb_look_up(menu, "1", "1")
+    state, _ = machine.step(menu, state, KbLooked("office_hours", 3, "hours", 1004.0))
+    assert machine.step(menu, state, KbLooked("office_hours", 3, "hours", 1004.5)) == (state, [])
 
 
 def test_star_in_the_faq_goes_back_to_main_and_silence_too(menu):
@@ -548,7 +590,10 @@ def _drive(menu: Menu, entry: str, rng: random.Random, t0: float = 1000.0):
     t, inputs = t0, 0
     while not state.finished:
         t += 1
-        if any(isinstance(c, LookUpTicket) for c in cmds):
+        if any(isinstance(c, LookUpKb) for c in cmds):
+            key = next(c for c in cmds if isinstance(c, LookUpKb)).key
+            event = rng.choice([KbLooked(key, None, None, t), KbLooked(key, 12, "answer", t)])
+        elif any(isinstance(c, LookUpTicket) for c in cmds):
             ticket = next(c for c in cmds if isinstance(c, LookUpTicket)).ticket
             event = Looked(ticket, rng.choice([None, "new", "closed"]), rng.choice([None, "", "soon"]), t)
         elif asks(cmds):
