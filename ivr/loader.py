@@ -15,7 +15,7 @@ from pathlib import Path
 
 from hotline.settings import Centre
 
-from .model import (KB_KEY, LANGUAGES, TERMINAL, Action, Callback, Entry, Goto, Hangup, KbAnswer, Menu, Node,
+from .model import (KB_KEY, LANGUAGES, PRIORITIES, TERMINAL, Action, Callback, Entry, Goto, Hangup, KbAnswer, Menu, Node,
                     Prompt, Say, SetLanguage, TicketStatus, ToDepartment)
 
 FLOWS = Path(__file__).with_name("flows")
@@ -76,12 +76,18 @@ def _action(raw, where: str, problems: list, file: str, lines: Lines) -> Action:
     if not isinstance(raw, dict):
         problems.append(Problem(file, line, f"{where}: an action must be a table like {{ goto = \"main\" }}"))
         return Hangup()
-    known = {"goto", "language", "department", "say", "kb", "fallback", "ticket_status", "callback", "hangup"}
+    known = {"goto", "language", "department", "priority", "say", "kb", "fallback", "ticket_status", "callback",
+             "hangup"}
     for k in set(raw) - known:
         problems.append(Problem(file, line, f"{where}: unknown action key {k!r}"))
     then: Action
+    priority = raw.get("priority")
+    if priority is not None and (priority not in PRIORITIES or "department" not in raw):
+        problems.append(Problem(file, line, f"{where}: priority {priority!r} must be one of "
+                                            f"{', '.join(PRIORITIES)}, given with a department"))
+        priority = None
     if "department" in raw:
-        then = ToDepartment(str(raw["department"]))
+        then = ToDepartment(str(raw["department"]), priority)
     elif raw.get("callback"):
         then = Callback()
     elif raw.get("hangup"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .model import (Action, Callback, Goto, Hangup, KbAnswer, Menu, Say, SetLanguage, TicketStatus,
+from .model import (PRIORITIES, Action, Callback, Goto, Hangup, KbAnswer, Menu, Say, SetLanguage, TicketStatus,
                     ToDepartment)
 
 MAX_TICKET_DIGITS = 10
@@ -284,6 +284,8 @@ def _finish(menu: Menu, state: State, action: Action) -> tuple[State, list[Comma
         state = replace(state, department=action.department, finished=True, node=None, language=lang)
         values = {"HL_PATH": state.path_text(), "HL_LANG": lang, "HL_DEPT": action.department,
                   "HL_QUEUE": f"hl-{action.department}", "HL_ACTION": "queue"}
+        if action.priority:
+            values["HL_PRIO"] = PRIORITIES[action.priority]
         return state, [SetVars(values), Finish("queue", action.department)]
     if isinstance(action, Callback):
         state = replace(state, finished=True, node=None, language=lang, callback=True)

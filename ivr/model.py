@@ -12,6 +12,7 @@ LANGUAGES = ("cmn", "yue", "en")
 # A knowledge-base answer the menu reads out is named by a key, not an entry id: ids differ
 # between databases and change when an answer is re-entered; the key is a tag on the entries.
 KB_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+PRIORITIES = {"emergency": "0", "elderly": "1"}   # menu word -> HL_PRIO class (acd/model.py)
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class SetLanguage:
 @dataclass(frozen=True)
 class ToDepartment:
     department: str
+    priority: str | None = None   # "emergency" | "elderly": the ACD's priority class (HL_PRIO)
 
 
 @dataclass(frozen=True)

@@ -13,3 +13,4 @@ async def _no_loop_errors():
     yield
     errors, _loop_errors[:] = list(_loop_errors), []
     assert not errors, f"exceptions reached the event loop: {errors}"
+

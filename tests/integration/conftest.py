@@ -26,6 +26,7 @@ from hotline.app import Engine
 from hotline.asterisk import install, process, secrets
 from hotline.dialer import SimCall, new_linkedid, originate
 from ivr import loader, prompts
+from ..databases import DATABASES
 
 WORKING_DAY = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 TEST_ACD = acd_config.load({"wrapup_seconds": 0, "ring_seconds": 5, "max_wait_seconds": 90, "rona_max_misses": 2,
@@ -69,10 +70,14 @@ def base_settings(tmp_path_factory) -> settings_mod.Settings:
         shutil.copy(f, menus / f.name)
     centre = menus.parent / "centre.toml"   # the demo centre plus lines the ACD tests need
     centre.write_text(settings_mod.DEMO_CONFIG.read_text() + TEST_AGENTS)
-    return settings_mod.load(env={}, home=str(home), instance="test", asterisk_root=str(ROOT),
+    # each of the side-by-side runs of scripts/test.sh (HOTLINE_TEST_SLOT) gets its own
+    # Asterisk instance and ports: 5000 lower per slot, all below the ephemeral range
+    n = int(os.environ.get("HOTLINE_TEST_SLOT", "0"))
+    o = -5000 * n
+    return settings_mod.load(env={}, home=str(home), instance=f"test{n}" if n else "test", asterisk_root=str(ROOT),
                              menus=str(menus), verbose_log=True, config=str(centre),
-                             ami_port=25038, agi_port=24573, sip_port=25060, phones_port=25070,
-                             rtp_start=26000, rtp_end=26999, http_port=28345, journal_sweep_seconds=0.5,
+                             ami_port=25038 + o, agi_port=24573 + o, sip_port=25060 + o, phones_port=25070 + o,
+                             rtp_start=26000 + o, rtp_end=26999 + o, http_port=28345 + o, journal_sweep_seconds=0.5,
                              queue_timeout=120, node="testnode")
 
 
@@ -139,6 +144,26 @@ async def reset_postgres(url: str) -> None:
     await eng.dispose()
 
 
+async def own_database(name: str) -> str:
+    """A PostgreSQL database of the test's own beside PG_URL's (created once, emptied now):
+    the SQLite worker's tests must not touch the database the PostgreSQL worker's engine uses."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+    url = make_url(PG_URL)
+    conn = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass   # the other worker created it meanwhile
+    finally:
+        await conn.close()
+    own = url.set(database=name).render_as_string(hide_password=False)
+    await reset_postgres(own)
+    return own
+
+
 class Harness:
     """An engine that a test may stop and start again (same settings, same database)."""
 
@@ -187,7 +212,7 @@ class Harness:
         return self.engine.store
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+@pytest.fixture(scope="session", params=DATABASES)
 async def hotline(request, asterisk, phones, tmp_path_factory):
     import dataclasses
     if request.param == "postgres":

@@ -46,7 +46,8 @@ async def fuzz(s, token: str, seed: int, phases: str) -> tuple[int, str]:
         # endless event streams are checked by the browser tests; changing or removing the
         # agents other tests rely on is checked in tests/unit/test_agent_directory.py
         "--exclude-name-regex", r"(stream|pops)$|^(PATCH|DELETE) /api/v1/agents/",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        # its example cache in the worker's own folder, not in the checkout
+        cwd=str(s.state_dir), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await asyncio.wait_for(proc.communicate(), 300)
     return proc.returncode, out.decode(errors="replace")
 

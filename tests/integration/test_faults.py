@@ -7,7 +7,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .conftest import PG_URL, Harness, call, reset_postgres, ticket_for
+from .conftest import PG_URL, Harness, call, own_database, ticket_for
 from .proxy import CuttableProxy
 
 
@@ -70,8 +70,9 @@ async def test_database_cut_loses_and_doubles_nothing(hotline, asterisk, phones,
     host, port = "127.0.0.1", int(PG_URL.rsplit(":", 1)[1].split("/")[0])
     proxy = CuttableProxy(host, port)
     await proxy.start()
-    await reset_postgres(PG_URL)
-    url = PG_URL.replace(f":{port}/", f":{proxy.port}/")
+    # a database of its own on each run: the two databases' runs may go side by side
+    own = await own_database("test_faults_" + ("pg" if long else "lite"))
+    url = own.replace(f":{port}/", f":{proxy.port}/")
     h = Harness(dataclasses.replace(asterisk, db_url=url))
     await h.start()
     numbers = ["12315", "12366", "12333", "12369", "12329", "12358"]

@@ -22,6 +22,7 @@ from hotline.errors import NotFound
 from tickets import workflow as wf
 from tickets.models import CallRecord as CallRow, Ticket, TicketHistory
 from tickets.store import Store
+from ..databases import DATABASES
 
 PG_URL = os.environ.get("HOTLINE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
@@ -55,7 +56,7 @@ async def _workflow_pg_url() -> str:
     return wf_url
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=DATABASES)
 async def store(request, tmp_path):
     url = await _workflow_pg_url() if request.param == "postgres" else f"sqlite+aiosqlite:///{tmp_path}/hotline.db"
     s = Store(url)

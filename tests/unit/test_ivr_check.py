@@ -555,3 +555,23 @@ def test_the_shipped_policy_answers_come_from_the_knowledge_base(centre):
     faq = menu.nodes["faq"].options
     assert (faq["1"].key, faq["1"].fallback) == ("office_hours", "faq_hours")
     assert (faq["2"].key, faq["2"].fallback) == ("ss_card_replacement", "faq_card")
+
+
+def test_a_department_option_may_carry_a_priority_class_for_the_acd(tmp_path, centre):
+    text = add_option(MINIMAL, "main", '"3" = { department = "general", priority = "emergency" }')
+    menu, problems = check(tmp_path, centre, text)
+    assert errors(problems) == []
+    state, _ = machine.start(menu, machine.Started("12345", 0.0))
+    _, cmds = machine.step(menu, state, machine.Input("3", 1.0))
+    sets = [c for c in cmds if isinstance(c, machine.SetVars)][-1].values
+    assert (sets["HL_DEPT"], sets["HL_PRIO"]) == ("general", "0")   # 0: emergency, served first
+    _, cmds = machine.step(menu, state, machine.Input("1", 1.0))
+    assert "HL_PRIO" not in [c for c in cmds if isinstance(c, machine.SetVars)][-1].values
+
+
+@pytest.mark.parametrize("action", ['{ department = "general", priority = "vip" }',
+                                    '{ goto = "more", priority = "emergency" }',
+                                    '{ department = "general", priority = 0 }'])
+def test_a_bad_priority_is_one_clear_error(tmp_path, centre, action):
+    _, problems = check(tmp_path, centre, add_option(MINIMAL, "main", f'"3" = {action}'))
+    only_error(problems, "priority", "emergency, elderly")
