@@ -56,6 +56,11 @@ def service(cfg=None, agents=AGENTS):
     return svc, ami, clock, events
 
 
+def delivered(lid, agent):
+    """The AMI Redirect that rings `agent` for waiting call `lid`."""
+    return {"Channel": f"Local/{lid};1", "Context": contract.DELIVER, "Exten": agent, "Priority": 1}
+
+
 def ue(kind, **fields):
     return {"Event": "UserEvent", "UserEvent": kind, **fields}
 
@@ -77,8 +82,7 @@ def queued(lid, dept="tax", lang="cmn", since=None, prio=""):
 async def test_cantonese_call_goes_to_the_cantonese_agent_though_a_mandarin_agent_is_idle_longer():
     svc, ami, clock, _ = service(agents=AGENTS[:2])
     await feed(svc, queued("c1", lang="yue"))
-    assert ami.of("Redirect")[-1] == {"Channel": "Local/c1;1", "Context": contract.DELIVER, "Exten": "1007",
-                                      "Priority": 1}
+    assert ami.of("Redirect")[-1] == delivered("c1", "1007")
 
 
 async def test_relaxation_reaches_the_mandarin_agent_after_the_configured_seconds():
@@ -124,8 +128,7 @@ async def test_wrapup_holds_the_agent_back_then_it_takes_the_next_call():
     assert len(ami.of("Redirect")) == 1
     clock.t += 0.2
     await feed(svc)
-    assert ami.of("Redirect")[-1] == {"Channel": "Local/c2;1", "Context": contract.DELIVER, "Exten": "1002",
-                                      "Priority": 1}
+    assert ami.of("Redirect")[-1] == delivered("c2", "1002")
 
 
 async def test_caller_hanging_up_while_ringing_frees_the_agent_and_abandons_are_logged():

@@ -15,7 +15,7 @@ from hotline.settings import Agent, Skill
 from tickets.agent_directory import AgentDirectoryStore
 from tickets.store import Store
 
-from .test_acd_service import AGENTS, feed, queued, service, ue
+from .test_acd_service import AGENTS, delivered, feed, queued, service, ue
 
 DEPTS = {"tax", "hrss", "market", "general"}
 
@@ -84,8 +84,7 @@ async def test_an_agent_removed_during_a_call_keeps_it_and_leaves_after():
     assert len(ami.of("Redirect")) == n                 # the Cantonese agent is gone
     clock.t += 10
     await feed(svc)
-    assert ami.of("Redirect")[-1] == {"Channel": "Local/c2;1", "Context": contract.DELIVER, "Exten": "1002",
-                                      "Priority": 1}
+    assert ami.of("Redirect")[-1] == delivered("c2", "1002")
 
 
 async def test_a_removed_idle_agent_is_logged_out_in_the_event_log():
