@@ -10,7 +10,7 @@ from hours.config import parse_spans
 from hours.model import Spans
 from hours.window import allowed_at
 
-from hotline.errors import ConfigInvalid
+from core.errors import ConfigInvalid
 
 
 def parse(text, where: str = "[acd] callback_hours") -> Spans:

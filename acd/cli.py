@@ -11,10 +11,10 @@ import getpass
 import json
 from functools import partial
 
-from hotline.asterisk import secrets
-from hotline.errors import Conflict
+from asterisk_conf import secrets
+from core.errors import Conflict
 
-from .directory import AgentDirectory
+from acd.directory import AgentDirectory
 
 
 def register(subparsers, load_settings) -> None:
@@ -46,7 +46,7 @@ async def _noop(agents) -> dict:
 
 
 def cmd_agents(args, load_settings) -> int:
-    from tickets.agent_directory import AgentDirectoryStore
+    from acd.agent_store import AgentDirectoryStore
     from tickets.store import Store
     s = load_settings(args)
     by = f"cli:{getpass.getuser()}"

@@ -9,6 +9,10 @@
     start_state = "ready"    # agents never seen before start ready (or "logged_out")
     callback_hours = "08:00-21:00"  # callbacks are dialled only then (centre timezone)
     priority_ageing_seconds = 120   # a waiting call gains one priority class per 120 s (0: strict)
+    missed_callbacks = true  # call back every call abandoned in the queue (漏接电话回拨) ...
+    missed_min_wait_seconds = 5     # ... that waited at least this long there
+    missed_menu_seconds = 0  # also calls that hung up in the menu after this long (0: not those)
+    rate_calls = "agent"     # the rating prompt after a call: when the agent sends it, or "all"
     [acd.relax]              # steps "after_seconds:min_level[:department[:language]]"
     default = ["0:3", "30:1", "90:1:general"]
     tax = ["0:3", "20:1", "45:1:tax:cmn"]
@@ -17,27 +21,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hotline.errors import ConfigInvalid
-
+from core.centre import DialplanTimers
+from core.errors import ConfigInvalid
 from hours.model import Spans
 
-from . import callback_hours
-from .model import LOGGED_OUT, READY, Policy, RelaxStep, check_steps, standard_steps
+from acd import callback_hours
+from acd.model import LOGGED_OUT, READY, Policy, RelaxStep, check_steps, standard_steps
 
 
 @dataclass(frozen=True)
 class AcdConfig:
-    ring_seconds: int = 15
+    ring_seconds: int = DialplanTimers.ring_seconds
     wrapup_seconds: float = 10.0
     rona_max_misses: int = 3
     max_wait_seconds: float = 600.0
     announce_seconds: float = 30.0
-    wait_chunk: int = 5          # seconds between the waiting call's checks (heartbeat, announcement)
-    beat_timeout: int = 15       # no engine heartbeat for this long: waiting calls fall back
+    wait_chunk: int = DialplanTimers.wait_chunk
+    beat_timeout: int = DialplanTimers.beat_timeout
     start_state: str = READY
     callback_hours: Spans | None = None             # daily spans; None: any time
     timezone: str = "Asia/Shanghai"                 # the business calendar's, set by the engine
     priority_ageing_seconds: float = 0.0            # 0: strict classes
+    missed_callbacks: bool = False                  # abandoned calls go on the callback list
+    missed_min_wait_seconds: float = 5.0            # ... when they waited this long in the queue
+    missed_menu_seconds: float = 0.0                # ... and menu hang-ups after this long (0: none)
+    rate_calls: str = "agent"                       # "all": every answered call is rated (一次一评)
     steps: dict[str, tuple[RelaxStep, ...]] = field(default_factory=dict, compare=False, hash=False)
     default_steps: tuple[RelaxStep, ...] = standard_steps()
 
@@ -60,7 +68,8 @@ def parse_step(text: str, where: str) -> RelaxStep:
 _NUMBERS = {"ring_seconds": (int, 5, 120), "wrapup_seconds": (float, 0, 3600), "rona_max_misses": (int, 1, 20),
             "max_wait_seconds": (float, 10, 7200), "announce_seconds": (float, 5, 600),
             "wait_chunk": (int, 1, 30), "beat_timeout": (int, 5, 300),
-            "priority_ageing_seconds": (float, 0, 86400)}
+            "priority_ageing_seconds": (float, 0, 86400), "missed_min_wait_seconds": (float, 0, 600),
+            "missed_menu_seconds": (float, 0, 3600)}
 
 
 def load(table: dict, departments: set[str] | None = None) -> AcdConfig:
@@ -74,6 +83,14 @@ def load(table: dict, departments: set[str] | None = None) -> AcdConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
                 raise ConfigInvalid(f"{where} = {value!r}: must be a number from {lo} to {hi}")
             values[key] = kind(value)
+        elif key == "rate_calls":
+            if value not in ("agent", "all"):
+                raise ConfigInvalid(f"{where} = {value!r}: must be \"agent\" or \"all\"")
+            values[key] = value
+        elif key == "missed_callbacks":
+            if not isinstance(value, bool):
+                raise ConfigInvalid(f"{where} = {value!r}: must be true or false")
+            values[key] = value
         elif key == "start_state":
             if value not in (READY, LOGGED_OUT):
                 raise ConfigInvalid(f"{where} = {value!r}: must be {READY!r} or {LOGGED_OUT!r}")

@@ -3,7 +3,9 @@
 The database holds the agents (tickets/agent_directory.py); the centre file only seeds
 agents the database does not know. A change made through the API is written, then applied
 at once; a change made elsewhere (the CLI, a second engine) is found by polling the
-directory's generation. Applying means: the ACD's candidates (skills, lines) and
+directory's generation number: on PostgreSQL the change is announced (LISTEN/NOTIFY) and
+the number is read when it is; on SQLite only that one number is read every few seconds,
+and the agents themselves only when it moved. Applying means: the ACD's candidates (skills, lines) and
 Asterisk's view (PJSIP endpoints with generated credentials, the dialplan's line globals,
 the native fallback queues) follow the same list.
 """
@@ -14,9 +16,9 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 
-from hotline import contract
-from hotline.errors import BadRequest
-from hotline.settings import AGENT_LINES, Agent, Skill
+from core import contract
+from core.errors import BadRequest
+from core.centre import AGENT_LINES, Agent, Skill
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +69,13 @@ class AgentDirectory:
     when (at start, after each API change, when the generation moved)."""
 
     def __init__(self, rows, seed: Iterable[Agent], departments: set[str],
-                 apply: Callable[[tuple[Agent, ...]], Awaitable[dict]], poll_seconds: float = 2.0):
+                 apply: Callable[[tuple[Agent, ...]], Awaitable[dict]], poll_seconds: float | None = None):
         self.rows, self.seed_agents, self.departments = rows, tuple(seed), departments
-        self._apply, self.poll_seconds = apply, poll_seconds
+        self.watching = bool(getattr(rows, "can_watch", False))
+        # told of changes: the generation is read rarely, as a safety net; else a cheap poll
+        self._apply = apply
+        self.poll_seconds = poll_seconds if poll_seconds is not None else (60.0 if self.watching else 5.0)
+        self._changed = asyncio.Event()
         self.generation: int | None = None
         self.agents: tuple[Agent, ...] = ()
         self.last_apply: dict = {}
@@ -101,12 +107,36 @@ class AgentDirectory:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5)
         self.ready.set()
+        async with asyncio.TaskGroup() as tg:
+            if self.watching:
+                tg.create_task(self._listen(), name="agent-directory-listen")
+            while True:
+                try:
+                    async with asyncio.timeout(self.poll_seconds):
+                        await self._changed.wait()
+                except TimeoutError:
+                    pass
+                self._changed.clear()
+                try:
+                    if await self.rows.generation() != self.generation:   # one row, not the agents
+                        await self.refresh()
+                except Exception as e:  # noqa: BLE001 - next check retries; routing keeps the last list
+                    log.info("agents: directory check failed (%s)", type(e).__name__)
+
+    async def _listen(self) -> None:
+        """PostgreSQL's change notices; after a lost connection, listen again (once listening,
+        the generation is read: a change may have been missed meanwhile)."""
+        delay = 0.5
         while True:
-            await asyncio.sleep(self.poll_seconds)
+            started = asyncio.get_running_loop().time()
             try:
-                await self.refresh()
-            except Exception as e:  # noqa: BLE001 - next poll retries; routing keeps the last list
-                log.info("agents: directory poll failed (%s)", type(e).__name__)
+                await self.rows.watch(self._changed.set)
+            except Exception as e:  # noqa: BLE001 - the database blinked: the safety poll covers it
+                log.info("agents: change notices lost (%s)", type(e).__name__)
+            if asyncio.get_running_loop().time() - started > 30:
+                delay = 0.5   # it listened for a while: a new outage starts the backoff afresh
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
     # -- changes from the API and CLI ---------------------------------------------------------
     async def add(self, body: dict, by: str) -> dict:

@@ -37,7 +37,7 @@ from bisect import bisect_left, insort
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from .model import (EMERGENCY, LOGGED_OUT, NO_ANSWER, OFFERED, ON_CALL, PAUSED, READY, WRAPUP, AgentState, Policy,
+from acd.model import (EMERGENCY, LOGGED_OUT, NO_ANSWER, OFFERED, ON_CALL, PAUSED, READY, WRAPUP, AgentState, Policy,
                     RelaxStep, SkillKey, WaitingCall, priority_name)
 
 __all__ = [
@@ -335,29 +335,33 @@ class Board:
         return current_step(self._calls[linkedid], now, self.policy)
 
     # -- routing ----------------------------------------------------------------------------
-    def assign(self, now: float, *, method: str | None = None) -> list[Decision]:
+    def assign(self, now: float, *, method: str | None = None, exclude: frozenset[str] | set[str] = frozenset()
+               ) -> list[Decision]:
         """One routing pass at `now` (see the module doc). Does not change agents or calls.
 
         Two walks give the same decisions: down the line, each call looking up its steps'
         skills among the ready agents (cheap when many agents are ready), or from the ready
         agents, each looking up the first call its skills allow, the smallest first (cheap
         when few are: one agent freed costs a few look-ups, not a walk of the line).
-        `method` ("line" or "agents") forces one; tests check they agree."""
+        `method` ("line" or "agents") forces one; tests check they agree. `exclude`: ready
+        agents that another node holds now (acd/claims.py): nobody here offers them a call."""
         self.advance(now)
         if not self._ready or not self._calls:
             return []
         if method is None:
             method = "agents" if len(self._ready) * _AGENT_WALK_COST < len(self._calls) else "line"
         if method == "line":
-            return self._assign_by_line(now)
+            return self._assign_by_line(now, exclude)
         if method != "agents":
             raise ValueError(f"unknown method {method!r}")
         taken_calls: set[str] = set()
-        taken_agents: set[str] = set()
+        taken_agents: set[str] = set(exclude)
         call_heads: dict[tuple[SkillKey, int], int] = {}
         agent_heads: dict[SkillKey, int] = {}
         heap: list[tuple[_Rank, str]] = []
         for aid in self._ready:
+            if aid in taken_agents:
+                continue
             top = self._top_call(self._agents[aid], taken_calls, call_heads)
             if top is not None:
                 heap.append((top, aid))
@@ -382,11 +386,13 @@ class Board:
             taken_agents.add(decisions[-1].agent.id)
         return decisions
 
-    def _assign_by_line(self, now: float) -> list[Decision]:
-        taken_agents: set[str] = set()
+    def _assign_by_line(self, now: float, exclude: frozenset[str] | set[str] = frozenset()) -> list[Decision]:
+        taken_agents: set[str] = set(exclude)
         heads: dict[SkillKey, int] = {}
         decisions: list[Decision] = []
-        left = len(self._ready)
+        left = len(set(self._ready) - taken_agents)
+        if not left:
+            return decisions
         call_active = self._call_active
         for position, rank in enumerate(self._line):
             if not call_active[rank[2]]:
@@ -526,6 +532,11 @@ class Board:
             done.append(new)
         return done
 
+    def done(self, agent_id: str, now: float) -> AgentState:
+        new = done(self._agents[agent_id], now)
+        self.put_agent(new)
+        return new
+
     def login(self, agent_id: str, now: float) -> AgentState:
         new = login(self._agents[agent_id], now)
         self.put_agent(new)
@@ -629,6 +640,12 @@ def tick(agent: AgentState, now: float) -> AgentState:
     if agent.state == WRAPUP and agent.until <= now:
         return replace(agent, state=READY, since=agent.until, idle_since=agent.until, until=None)
     return agent
+
+
+def done(agent: AgentState, now: float) -> AgentState:
+    """The agent ends the wrap-up early ("done" on the desk): ready now."""
+    _need(agent, (WRAPUP,), "end the wrap-up")
+    return replace(agent, state=READY, since=now, idle_since=now, until=None)
 
 
 def pause(agent: AgentState, reason: str, now: float) -> AgentState:

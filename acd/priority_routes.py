@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hotline.http.app import ACTOR, _int, dumps, json_object, roles
-from tickets.priority_callers import PriorityCallers
+from web.app import ACTOR, _int, dumps, json_object, roles
+from acd.priority_callers import PriorityCallers
 
 CALLERS = web.AppKey("priority_callers", PriorityCallers)
 

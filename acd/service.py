@@ -10,6 +10,7 @@ survive a restart, and waiting calls are found again from Asterisk's channels.
 from __future__ import annotations
 
 import asyncio
+import math
 import logging
 import re
 import time
@@ -17,24 +18,35 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from hotline import contract
-from hotline.ami.protocol import Message
-from hotline.errors import BadRequest, Conflict, HotlineError, NotFound
-from reports import events as ev
+from core import contract
+from ami.protocol import Message
+from core.errors import BadRequest, Conflict, HotlineError, NotFound
+from core.numbers import CALLABLE
+from calls.record import parse_path
+from core import events as ev
 
-from . import announce, callback_hours
-from .config import AcdConfig
-from .model import (LOGGED_OUT, NORMAL, OFFERED, ON_CALL, PAUSED, READY, WRAPUP, AgentState, WaitingCall,
+from acd import announce, callback_hours, callbacks
+from acd.config import AcdConfig
+from acd.model import (LOGGED_OUT, NORMAL, OFFERED, ON_CALL, PAUSED, READY, WRAPUP, AgentState, WaitingCall,
                     priority_name)
-from .policy import Board, Decision, Refused, explain
+from acd.policy import Board, Decision, Refused, explain
 
 log = logging.getLogger(__name__)
 
 UNREACHABLE = "unreachable"   # pause reason: the agent's phone could not be rung at all
-CALLABLE = re.compile(r"\+?[0-9]{3,20}")
-CALLBACK_ATTEMPTS = 3
-CALLBACK_RETRY_SECONDS = 120.0
+# AMI ContactStatus values of a phone that can be rung (Removed and Unreachable: it cannot)
+PHONE_UP = {"Created", "Reachable", "NonQualified", "Updated", "Unknown"}
+DEVICE_DOWN = {"UNAVAILABLE", "INVALID", "UNKNOWN", None}   # AMI DeviceStateList states
 SPY_MODES = {"listen": "qE", "whisper": "qEw", "barge": "qEB"}
+COMMAND = "command"           # inbox kind: a change from the API, the directory or a reload
+COMMAND_TIMEOUT = 10.0
+# per-call memory is bounded: a lost event or a record never stored cannot grow it for ever
+MAX_REMEMBERED = 10_000        # linkedids the ACD remembers after its part of a call
+FREE_TO_RING_SAMPLES = 4096
+
+
+class AcdBusy(HotlineError):
+    id, status = "acd-busy", 503
 
 
 @dataclass
@@ -47,6 +59,7 @@ class Waiting:
     attempts: int = 0
     announced: float = 0.0
     call: WaitingCall | None = None   # as it first waited: a retried callback keeps this place
+    missed: bool = False        # a missed call the centre calls back (not booked by the caller)
 
 
 @dataclass
@@ -63,14 +76,27 @@ class Stats:
     decisions: int = 0
     redirect_failures: int = 0
     ronas: int = 0
-    free_to_ring: deque = field(default_factory=lambda: deque(maxlen=20000))
+    # the newest samples of "agent free -> phone rings" (bounded: memory stays flat)
+    free_to_ring: deque = field(default_factory=lambda: deque(maxlen=FREE_TO_RING_SAMPLES))
+
+
+def _remember(seen: dict[str, None], key: str) -> None:
+    """Add to an insertion-ordered set, forgetting the oldest beyond MAX_REMEMBERED."""
+    seen[key] = None
+    if len(seen) > MAX_REMEMBERED:
+        del seen[next(iter(seen))]
 
 
 class AcdService:
     def __init__(self, ami, cfg: AcdConfig, agents, *, log_event: Callable[[ev.Event], None],
                  states=None, speech=None, clock: Callable[[], float] = time.time,
-                 priority_of: Callable[[str], int | None] | None = None):
+                 priority_of: Callable[[str], int | None] | None = None,
+                 may_call: Callable[[str], bool] | None = None, claims=None):
         self.ami, self.cfg, self.clock = ami, cfg, clock
+        # a cluster node (acd/claims.py): agents are taken in the shared database before an
+        # offer, and those another node holds are left out of this node's routing passes
+        self.claims = claims
+        self.elsewhere: set[str] = set()
         self.policy = cfg.policy()
         self.agents = {a.id: a for a in agents}
         self.by_endpoint = {a.endpoint: a.id for a in agents if a.line == "sip"}
@@ -80,6 +106,7 @@ class AcdService:
         self.speech = speech          # ivr.prompts.Speech for announcements, or None
         self.log_event = log_event
         self.priority_of = priority_of  # registered elderly/disabled callers (tickets/priority_callers.py)
+        self.may_call = may_call      # the outbound policy (trunks/): a callback is offered only to numbers it allows
         self.waiting: dict[str, Waiting] = {}
         self.delivering: dict[str, Delivery] = {}   # call linkedid -> delivery
         self.legs: dict[str, str] = {}              # callback leg linkedid -> call linkedid
@@ -88,16 +115,20 @@ class AcdService:
         self.handle_times: deque[float] = deque(maxlen=200)  # recent talk times, for wait estimates
         self._talk_started: dict[str, float] = {}
         self._retry: dict[str, float] = {}
-        self._cb_reported: set[str] = set()          # callback legs whose result is in           # callback linkedid -> when it may wait again
+        self._cb_reported: dict[str, None] = {}      # callback legs whose result is in (bounded, oldest first)
+        self._held: dict[str, str] = {}              # a live call -> the missed callback of its number it holds back
         self._inbox: asyncio.Queue[tuple[str, dict]] = asyncio.Queue()
         self._dirty: set[str] = set()
-        self._seen: deque[str] = deque()             # calls the ACD logged live (bounded below)
-        self._seen_set: set[str] = set()
+        self._seen: dict[str, None] = {}             # calls the ACD logged live, oldest first (bounded)
         self.loaded = False
         self._globals_pushed = False
+        self._rate_all_pushed = False
         self._event_ts: float | None = None
         self._leaving: set[str] = set()              # removed from the directory while on a call
         self._aged_at = 0.0
+        self._running = False                        # the routing task applies the inbox
+        self.last_call: dict[str, str] = {}          # agent -> the linkedid of the call they last answered
+        self._contacts: dict[str, set[str]] = {}     # agent -> its phone's contacts seen registered
 
     # -- intake of facts ---------------------------------------------------------------
     def on_ami(self, msg: Message) -> None:
@@ -108,19 +139,59 @@ class AcdService:
             if kind in (contract.EV_QUEUED, contract.EV_CB_REQ, contract.EV_DELIVERY, contract.EV_CONNECTED,
                         contract.EV_AGENT, contract.EV_CB_DONE, contract.EV_CALL_END):
                 self._inbox.put_nowait((kind, dict(msg)))
-        elif name in ("DialBegin", "OriginateResponse"):
+        elif name in ("DialBegin", "OriginateResponse", "ContactStatus"):
             self._inbox.put_nowait((name, dict(msg)))
+
+    async def _submit(self, op: Callable, *args, **kw):
+        """Apply a change of routing state from outside the routing task (API, directory,
+        reload) in order with the AMI facts: it is queued, applied by the task between two
+        routing passes, and its result or error comes back here. Before the task runs nothing
+        routes, so it is applied at once."""
+        if not self._running:
+            return op(*args, **kw)
+        done: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._inbox.put_nowait((COMMAND, {"op": op, "args": args, "kw": kw, "done": done}))
+        try:
+            async with asyncio.timeout(COMMAND_TIMEOUT):
+                return await asyncio.shield(done)
+        except TimeoutError:
+            raise AcdBusy(f"the routing task did not take the change within {COMMAND_TIMEOUT:.0f} s") from None
+
+    def _post(self, op: Callable, *args, **kw) -> None:
+        """Queue a change without waiting for it (from a task the routing task may wait on)."""
+        if not self._running:
+            op(*args, **kw)
+            return
+        self._inbox.put_nowait((COMMAND, {"op": op, "args": args, "kw": kw, "done": None}))
+
+    @staticmethod
+    def _command(m: dict) -> None:
+        done: asyncio.Future | None = m["done"]
+        try:
+            result = m["op"](*m["args"], **m["kw"])
+        except (HotlineError, Refused) as e:
+            if done is None:
+                log.info("acd: change refused: %s", e)
+            elif not done.done():
+                done.set_exception(e if isinstance(e, HotlineError) else Conflict(str(e)))
+            return
+        if done is not None and not done.done():
+            done.set_result(result)
 
     # -- the routing task ---------------------------------------------------------------
     async def run(self, agents_ready: asyncio.Event | None = None) -> None:
         if agents_ready is not None:   # the directory's list, so that persisted states find their agents
             await agents_ready.wait()
         await self._load()
+        # a pause 'unreachable' read back from the database clears if the phone is back
+        await self._read_phones()
+        self._running = True
         while True:
             due = self.board.next_due()
             timeout = 1.0 if due is None else max(0.0, min(1.0, due - self.clock()))
             try:
-                kind, msg = await asyncio.wait_for(self._inbox.get(), timeout)
+                async with asyncio.timeout(timeout):
+                    kind, msg = await self._inbox.get()
                 await self._apply(kind, msg)
                 while not self._inbox.empty():   # a burst is applied before one routing pass
                     kind, msg = self._inbox.get_nowait()
@@ -131,13 +202,16 @@ class AcdService:
             await self._route()
 
     async def _apply(self, kind: str, m: dict) -> None:
+        if kind == COMMAND:
+            self._command(m)
+            return
         try:
             handler = {
                 contract.EV_QUEUED: self._queued, contract.EV_CB_REQ: self._callback_request,
                 contract.EV_DELIVERY: self._delivery, contract.EV_CONNECTED: self._connected,
                 contract.EV_AGENT: self._feature_code, contract.EV_CB_DONE: self._callback_done,
                 contract.EV_CALL_END: self._call_end, "DialBegin": self._dial_begin,
-                "OriginateResponse": self._originate_response,
+                "OriginateResponse": self._originate_response, "ContactStatus": self._contact_status,
             }[kind]
             try:
                 self._event_ts = float(m["Timestamp"]) if m.get("Timestamp") else None
@@ -193,17 +267,83 @@ class AcdService:
         self.board.put_call(call)
         w.call = call
         self.waiting[lid] = w
-        self._seen.append(lid)
-        self._seen_set.add(lid)
+        _remember(self._seen, lid)
         self._emit(ev.QUEUE_JOIN, lid, queue=f"hl-{dept}", department=dept, language=lang,
                    data={"priority": priority_name(prio)})
         n = w.caller.strip()
-        if CALLABLE.fullmatch(n):
+        if CALLABLE.fullmatch(n) and (self.may_call is None or self.may_call(n.lstrip("+"))):
             w.number = n
+            self._hold_missed(lid, n)
             try:
-                await self.ami.action("Setvar", Channel=chan, Variable="HL_CB_OK", Value="1")
+                await self.ami.action("Setvar", Channel=chan, Variable=contract.V_CB_OK, Value="1")
             except HotlineError as e:
                 log.info("acd: callback offer for %s not enabled: %s", lid, e)
+
+    # -- missed-call callbacks (漏接电话回拨) ------------------------------------------------
+    def _listed(self) -> dict[str, str]:
+        """The missed calls on the callback list: linkedid -> number."""
+        return {lid: w.number for lid, w in self.waiting.items() if w.missed}
+
+    def _missed(self, lid: str, w: Waiting | None, call: WaitingCall, waited: float, where: str) -> bool:
+        """An abandoned call: on the callback list, as a callback that keeps its place, unless
+        callbacks.missed says why not."""
+        live = {x.number for other, x in self.waiting.items() if other != lid and not x.callback and x.number}
+        why = callbacks.missed(w.number if w else "", waited, enabled=self.cfg.missed_callbacks,
+                               min_wait=self.cfg.missed_min_wait_seconds if where == "queue" else
+                               self.cfg.missed_menu_seconds, listed=self._listed().values(), live=live)
+        if why is not None:
+            if why not in ("off", "no callable number"):
+                log.info("acd: missed call %s not called back: %s", lid, why)
+            return False
+        w.callback, w.missed, w.call = True, True, call
+        self.waiting[lid] = w
+        self.board.put_call(call)
+        self._emit(ev.MISSED_LISTED, lid, department=call.department, language=call.language,
+                   data={"waited": round(waited, 1), "where": where})
+        log.info("acd: missed call %s (%s s in the %s) goes on the callback list", lid, round(waited), where)
+        return True
+
+    def missed_in_menu(self, linkedid: str, number: str, department: str | None, language: str | None,
+                       started: float, seconds: float) -> None:
+        """A call that hung up in the menu after `seconds` (its record is stored): on the
+        callback list when the setting says so (missed_menu_seconds)."""
+        self._post(self._menu_missed, linkedid, number, department, language, started, seconds)
+
+    def _menu_missed(self, lid: str, number: str, department: str | None, language: str | None,
+                     started: float, seconds: float) -> None:
+        if not self.cfg.missed_callbacks or not self.cfg.missed_menu_seconds or lid in self.waiting:
+            return
+        n = (number or "").strip()
+        if not CALLABLE.fullmatch(n) or (self.may_call is not None and not self.may_call(n.lstrip("+"))):
+            return
+        call = WaitingCall(lid, department or "general", language or "cmn", NORMAL, arrived=started)
+        self._missed(lid, Waiting(channel="", caller=n, number=n), call, seconds, "menu")
+
+    def _hold_missed(self, lid: str, number: str) -> None:
+        """The citizen calls again while their missed call waits on the list: the callback is
+        held back while this call is live (never two calls with one number), ended if an agent
+        answers it, back in its place if this call is abandoned too."""
+        for cb in callbacks.of_number(number, self._listed(), self.delivering):
+            w = self.waiting[cb]
+            dropped = self.board.drop_call(cb) if cb in self.board.calls else None
+            w.call = w.call or dropped
+            self._retry[cb] = math.inf
+            self._held[lid] = cb
+
+    def _release_held(self, lid: str, got_through: bool) -> None:
+        cb = self._held.pop(lid, None)
+        if cb is None or cb not in self.waiting:
+            return
+        if got_through:
+            self._retry.pop(cb, None)
+            w = self.waiting.pop(cb)
+            if cb in self.board.calls:
+                self.board.drop_call(cb)
+            self._emit(ev.CALLBACK_CANCELLED, cb, department=w.call.department if w.call else None,
+                       data={"reason": "got through", "call": lid, "attempts": w.attempts})
+            log.info("acd: missed call %s not called back: %s got through on %s", cb, w.number, lid)
+        elif cb in self._retry:
+            self._retry[cb] = self._now()     # back to its place at the next pass
 
     async def _callback_request(self, m: dict) -> None:
         lid = m.get("linkedid", "")
@@ -224,6 +364,7 @@ class AcdService:
 
     async def _ring_out(self, lid: str, agent: str, status: str) -> None:
         self.delivering.pop(lid, None)
+        await self._unclaim(agent, lid)
         new, back = self.board.rona(agent, self._now())
         if status == "CHANUNAVAIL" and new.state == READY:
             # no phone registered (or a Local line that cannot be reached): offering it the
@@ -236,12 +377,16 @@ class AcdService:
 
     async def _connected(self, m: dict) -> None:
         lid, agent = m.get("linkedid", ""), m.get("agent", "")
+        leg = lid in self.legs
         lid = self.legs.get(lid, lid)
         d = self.delivering.get(lid)
         if d is None or d.agent != agent:
             return
+        if not leg:
+            self._release_held(lid, got_through=True)
         self.board.answer(agent, lid, self._now())
         self._talk_started[lid] = self._now()
+        self.last_call[agent] = lid
         self._emit(ev.AGENT_CONNECT, lid, agent=agent)
 
     async def _call_end(self, m: dict) -> None:
@@ -251,7 +396,7 @@ class AcdService:
             if lid not in self._cb_reported and m.get("dialstatus"):
                 # the agent hung up before the leg could report: its DIALSTATUS tells
                 await self._callback_done({"of": call_lid, "status": m["dialstatus"], "linkedid": lid})
-            self._cb_reported.discard(lid)
+            self._cb_reported.pop(lid, None)
             d = self.delivering.pop(call_lid, None)
             if d is not None:
                 await self._release(d.agent, call_lid)
@@ -264,9 +409,12 @@ class AcdService:
             return                        # the caller hung up after booking: the place is kept
         if lid in self.board.calls:
             call = self.board.drop_call(lid)
-            self.waiting.pop(lid, None)
+            w = self.waiting.pop(lid, None)
             self._emit(ev.QUEUE_ABANDON, lid, department=call.department, language=call.language)
+            self._release_held(lid, got_through=False)
+            self._missed(lid, w, call, self._now() - call.arrived, "queue")
             return
+        self._release_held(lid, got_through=False)
         self.waiting.pop(lid, None)
         d = self.delivering.pop(lid, None)
         if d is not None:
@@ -280,11 +428,12 @@ class AcdService:
         started = self._talk_started.pop(lid, None)
         if started is not None:
             self.handle_times.append(now - started + self.policy.wrapup_seconds)
-        new = self.board.cancel(agent_id, lid, now) if agent.state == OFFERED else \
-            self.board.hangup(agent_id, lid, now)
+        offered = agent.state == OFFERED
+        new = self.board.cancel(agent_id, lid, now) if offered else self.board.hangup(agent_id, lid, now)
+        await self._unclaim(agent_id, lid, 0.0 if offered else self.policy.wrapup_seconds)
         self._agent_changed(new, call=lid)
         if agent_id in self._leaving:   # removed from the directory during this call
-            self.set_agents([a for a in self.agents.values() if a.id != agent_id])
+            self._set_agents([a for a in self.agents.values() if a.id != agent_id])
 
     async def _dial_begin(self, m: dict) -> None:
         """An agent's phone starts ringing: the end of 'agent free -> phone rings'."""
@@ -315,20 +464,51 @@ class AcdService:
         if w is None or m.get("linkedid") in self._cb_reported:
             return
         if m.get("linkedid"):
-            self._cb_reported.add(m["linkedid"])
+            _remember(self._cb_reported, m["linkedid"])
         w.attempts += 1
         d = self.delivering.get(lid)
         reached = status == "ANSWER"
+        again = callbacks.after_attempt(w.attempts, reached, self._now())
         self._emit(ev.CALLBACK_DONE if reached else ev.CALLBACK_FAILED, lid, agent=d.agent if d else None,
                    department=w.call.department if w.call else None,
-                   data={"attempt": w.attempts, "status": status})
-        if reached or w.attempts >= CALLBACK_ATTEMPTS:
+                   data={"attempt": w.attempts, "status": status,
+                         **({"missed": True, "last": again is None} if w.missed else {})})
+        if again is None:
             self.waiting.pop(lid, None)
         else:
             # the agent's leg ends next; the call waits again at its old place after a pause
-            self._retry[lid] = self._now() + CALLBACK_RETRY_SECONDS
+            self._retry[lid] = again
 
     # -- agents -------------------------------------------------------------------------
+    async def _contact_status(self, m: dict) -> None:
+        """A SIP agent's phone registered, refreshed, dropped or stopped answering qualify."""
+        agent_id = self.by_endpoint.get(m.get("EndpointName") or m.get("AOR", ""))
+        if agent_id is None:
+            return
+        # a phone registering anew may add its new contact before the old one is removed:
+        # it is gone only when no contact of it is left that we know of
+        uris = self._contacts.setdefault(agent_id, set())
+        if m.get("ContactStatus", "") in PHONE_UP:
+            uris.add(m.get("URI", ""))
+        else:
+            uris.discard(m.get("URI", ""))
+        self._phone(agent_id, bool(uris))
+
+    def _phone(self, agent_id: str, up: bool) -> None:
+        """The phone is reachable or not: an agent whose phone is gone is paused 'unreachable'
+        (calls go to the others) and is ready again when it is back, without anyone pressing
+        a key. Only that pause clears by itself: a break the agent took stays a break."""
+        if agent_id not in self.board.agents:
+            return   # left the directory meanwhile
+        agent = self.board.agent(agent_id)
+        now = self._now()
+        if not up and agent.state in (READY, WRAPUP):
+            new = self.board.pause(agent_id, UNREACHABLE, now)
+            self._agent_changed(new, cause="phone unregistered")
+        elif up and agent.state == PAUSED and agent.paused_reason == UNREACHABLE:
+            new = self.board.unpause(agent_id, now)
+            self._agent_changed(new, cause="phone registered")
+
     async def _feature_code(self, m: dict) -> None:
         agent_id = self.by_endpoint.get(m.get("endpoint", ""))
         if agent_id is None:
@@ -337,12 +517,16 @@ class AcdService:
         op = m.get("op", "")
         reason = contract.PAUSE_REASONS.get(m.get("reason", ""), "break")
         try:
-            self.agent_action(agent_id, op, reason, by="phone")
-        except Conflict as e:
+            self._agent_op(agent_id, op, reason, by="phone")
+        except (Conflict, BadRequest) as e:
             log.info("acd: feature code %s from %s refused: %s", op, agent_id, e)
 
-    def agent_action(self, agent_id: str, op: str, reason: str = "", *, by: str = "api") -> AgentState:
-        """login | logout | pause | unpause, from a phone or the API."""
+    async def agent_action(self, agent_id: str, op: str, reason: str = "", *, by: str = "api") -> AgentState:
+        """login | logout | pause | unpause from the API: through the inbox."""
+        return await self._submit(self._agent_op, agent_id, op, reason, by=by)
+
+    def _agent_op(self, agent_id: str, op: str, reason: str = "", *, by: str = "api") -> AgentState:
+        """login | logout | pause | unpause, applied by the routing task."""
         if agent_id not in self.agents:
             raise NotFound(f"no agent {agent_id}")
         now = self._now()
@@ -357,16 +541,20 @@ class AcdService:
                 new = self.board.pause(agent_id, reason, now)
             elif op == "unpause":
                 new = self.board.unpause(agent_id, now)
+            elif op == "done":
+                new = self.board.done(agent_id, now)
+            elif op == "ready":   # the desk's one button: whatever stands between the agent and the next call
+                state = self.board.agent(agent_id).state
+                new = {LOGGED_OUT: self.board.login, PAUSED: self.board.unpause,
+                       WRAPUP: self.board.done}.get(state, lambda a, n: self.board.agent(a))(agent_id, now)
+                if state not in (LOGGED_OUT, PAUSED, WRAPUP):
+                    return new      # ready already, or on a call: nothing changes
             else:
-                raise BadRequest("op must be login, logout, pause or unpause")
+                raise BadRequest("op must be login, logout, pause, unpause, ready or done")
         except Refused as e:
             raise Conflict(str(e)) from e
         self._agent_changed(new, by=by)
-        self._poke()
         return new
-
-    def _poke(self) -> None:
-        self._inbox.put_nowait(("noop", {}))
 
     # -- routing ------------------------------------------------------------------------
     async def _route(self) -> None:
@@ -384,39 +572,35 @@ class AcdService:
                 log.info("acd: %s waited %.0f s: now %s", call.linkedid, now - call.arrived,
                          priority_name(call.priority))
         await self._max_wait(now)
-        for decision in self.board.assign(now):
+        if not self.ami.connected:
+            return   # nothing can be delivered: decide when Asterisk is reachable again
+        for decision in self.board.assign(now, exclude=self.elsewhere):
             await self._deliver(decision, now)
 
     def _defer_callbacks(self, now: float) -> None:
         """Outside the callback hours booked callbacks leave the line until the window
         opens; they come back with their arrival time, so still in their place."""
         opening = callback_hours.next_opening(now, self.cfg.callback_hours, self.cfg.timezone)
-        if opening is None:
-            return
-        for call in self.board.waiting():
-            w = self.waiting.get(call.linkedid)
-            if w is not None and w.callback and call.linkedid not in self.delivering:
-                self.board.drop_call(call.linkedid)
-                w.call = w.call or call
-                self._retry[call.linkedid] = opening
-                log.info("acd: callback %s deferred to the callback hours", call.linkedid)
+        booked = lambda lid: (w := self.waiting.get(lid)) is not None and w.callback  # noqa: E731
+        for lid in callbacks.to_defer(self.board.waiting(), booked, self.delivering, opening):
+            w = self.waiting[lid]
+            call = self.board.drop_call(lid)
+            w.call = w.call or call
+            self._retry[lid] = opening
+            log.info("acd: callback %s deferred to the callback hours", lid)
 
     async def _requeue_callbacks(self, now: float) -> None:
-        for lid, due in list(self._retry.items()):
-            w = self.waiting.get(lid)
-            if w is None or w.call is None:
-                del self._retry[lid]
-            elif due <= now and lid not in self.delivering:
-                del self._retry[lid]
-                self.board.put_call(w.call)
+        for lid in [lid for lid in self._retry if (w := self.waiting.get(lid)) is None or w.call is None]:
+            del self._retry[lid]      # the call is gone (or never waited): nothing to bring back
+        for lid in callbacks.due_again(self._retry, now, self.delivering):
+            del self._retry[lid]
+            self.board.put_call(self.waiting[lid].call)
 
     async def _max_wait(self, now: float) -> None:
-        for call in self.board.waiting():
-            w = self.waiting.get(call.linkedid)
-            if w is None or w.callback or now - call.arrived < self.cfg.max_wait_seconds:
-                continue
+        exempt = lambda lid: (w := self.waiting.get(lid)) is None or w.callback  # noqa: E731
+        for call in callbacks.timed_out(self.board.waiting(), now, self.cfg.max_wait_seconds, exempt):
+            w = self.waiting.pop(call.linkedid)
             self.board.drop_call(call.linkedid)
-            self.waiting.pop(call.linkedid, None)
             self._emit(ev.QUEUE_TIMEOUT, call.linkedid, department=call.department, language=call.language)
             try:
                 await self.ami.action("Redirect", Channel=w.channel, Context=contract.MAX_WAIT, Exten="s",
@@ -430,7 +614,15 @@ class AcdService:
         if w is None:      # not ours to deliver (lost track): take it out of the line
             self.board.drop_call(lid)
             return
-        self.board.offer(decision, now)
+        if self.claims is not None and not await self._claim(agent_id, lid):
+            return
+        try:
+            self.board.offer(decision, now)
+        except Refused as e:
+            # the board moved since the pass decided (an earlier delivery's await let an event
+            # in): this decision is void, the next pass decides again
+            log.info("acd: decision for %s void: %s", lid, e)
+            return
         self.stats.decisions += 1
         d = Delivery(agent_id, offered_at=now)
         self.delivering[lid] = d
@@ -460,8 +652,60 @@ class AcdService:
             self.legs.pop(d.leg, None)
             new = self.board.cancel(agent_id, lid, now)
             self._agent_changed(new, cause="delivery failed")
+            if not w.callback and "does not exist" in str(e):
+                self.waiting.pop(lid, None)   # the caller's channel is gone: nothing left to deliver
+            elif lid not in self.board.calls:
+                try:
+                    self.board.put_call(decision.call)   # still waiting: back at its place in the line
+                except Refused as e2:
+                    log.info("acd: %s not put back: %s", lid, e2)
+            await self._unclaim(agent_id, lid)
 
-    def set_agents(self, agents) -> dict:
+    # -- agents held across nodes (cluster) ------------------------------------------------
+    async def _claim(self, agent_id: str, lid: str) -> bool:
+        try:
+            if await self.claims.take(agent_id, lid):
+                return True
+        except Exception as e:  # noqa: BLE001 - the database is away: this node routes alone meanwhile
+            log.warning("acd: claim of %s not checked (%s): offered from this node's view", agent_id,
+                        type(e).__name__)
+            return True
+        log.info("acd: %s is held by another node: not offered %s", agent_id, lid)
+        self.elsewhere.add(agent_id)
+        return False
+
+    async def _unclaim(self, agent_id: str, lid: str, hold: float = 0.0) -> None:
+        if self.claims is None:
+            return
+        try:
+            await self.claims.release(agent_id, lid, hold)
+        except Exception as e:  # noqa: BLE001 - the lease runs out by itself
+            log.info("acd: claim of %s not released (%s): it lapses", agent_id, type(e).__name__)
+
+    def _held_elsewhere(self, agents: set[str]) -> None:
+        self.elsewhere = agents
+
+    async def claims_loop(self, every: float = 0.5) -> None:
+        """Keeps this node's claims alive while their calls last and reads which agents the
+        other nodes hold (applied through the inbox, between routing passes)."""
+        if self.claims is None:
+            return
+        renewed = 0.0
+        while True:
+            await asyncio.sleep(every)
+            try:
+                if self.clock() - renewed >= self.claims.lease / 3:
+                    await self.claims.renew(set(self.delivering))
+                    renewed = self.clock()
+                self._post(self._held_elsewhere, await self.claims.elsewhere())
+            except Exception as e:  # noqa: BLE001 - retried; leases outlive a short outage
+                log.info("acd: claims not read (%s)", type(e).__name__)
+
+    async def set_agents(self, agents) -> dict:
+        """The directory changed: through the inbox (see `_set_agents`)."""
+        return await self._submit(self._set_agents, list(agents))
+
+    def _set_agents(self, agents) -> dict:
         """The directory changed: new agents join logged out (a person must log in),
         changed skills apply to the next decision, removed agents leave routing. An agent
         with a call keeps it: removal waits for the directory's guard (the API refuses)."""
@@ -496,10 +740,13 @@ class AcdService:
         self.agents = agents
         self.by_endpoint = {a.endpoint: a.id for a in agents.values() if a.line == "sip"}
         self.by_interface = {a.interface: a.id for a in agents.values()}
-        self._poke()
         return {"added": added, "changed": changed, "removed": removed}
 
-    def configure(self, cfg: AcdConfig) -> None:
+    async def configure(self, cfg: AcdConfig) -> None:
+        """New timings and relaxation steps: through the inbox (see `_configure`)."""
+        await self._submit(self._configure, cfg)
+
+    def _configure(self, cfg: AcdConfig) -> None:
         """New timings and relaxation steps (ops reload, tests). Agents and waiting calls stay;
         calls ringing or talking now finish under the old rules."""
         self.cfg, self.policy = cfg, cfg.policy()
@@ -510,14 +757,17 @@ class AcdService:
             board.put_call(c)
         board._offered_calls.update(self.board._offered_calls)
         self.board = board
-        self._poke()
         self._globals_pushed = False
 
     async def push_globals(self) -> None:
         """The dialplan's copies of the timings (rendered defaults until the engine says)."""
         try:
-            await self.ami.action("Setvar", Variable="HL_RING", Value=str(self.cfg.ring_seconds))
-            await self.ami.action("Setvar", Variable="HL_BEAT_MAX", Value=str(self.cfg.beat_timeout))
+            await self.ami.action("Setvar", Variable=contract.G_RING, Value=str(self.cfg.ring_seconds))
+            await self.ami.action("Setvar", Variable=contract.G_BEAT_MAX, Value=str(self.cfg.beat_timeout))
+            rate_all = self.cfg.rate_calls == "all"
+            if rate_all or self._rate_all_pushed:   # the rendered default is "agent": say only a change
+                await self.ami.action("Setvar", Variable=contract.G_RATE_ALL, Value="1" if rate_all else "0")
+                self._rate_all_pushed = rate_all
             self._globals_pushed = True
         except HotlineError as e:
             log.info("acd: timings not pushed: %s", e)
@@ -543,18 +793,57 @@ class AcdService:
                           "step": self.board.current_step(c.linkedid, now) + 1})
         return {"now": now, "agents": sorted(agents, key=lambda a: a["id"]), "waiting": calls}
 
+    async def call_info(self, linkedid: str) -> dict:
+        """What the desk shows of a call being offered: the caller as presented and the IVR
+        path it took (read from its channel now: the record is written after the hang-up)."""
+        w = self.waiting.get(linkedid)
+        if w is None:
+            return {"caller": "", "ivr_path": []}
+        path: list[dict] = []
+        try:
+            raw = (await self.ami.action("Getvar", Channel=w.channel, Variable=contract.V_PATH)).get("Value") or ""
+            steps = parse_path(raw, 0.0)
+            first = next((x["t"] for x in steps if x["t"] is not None), 0.0)
+            path = [{**x, "t": round(x["t"] - first, 1) if x["t"] is not None else None} for x in steps]
+        except HotlineError as e:
+            log.info("acd: IVR path of %s not read: %s", linkedid, e)
+        return {"caller": w.caller, "ivr_path": path}
+
+    def desk(self, agent_id: str) -> dict:
+        """An agent's desk as it is now (a page reloaded mid-call finds its call again)."""
+        a = self.board.agents.get(agent_id)
+        if a is None:
+            raise NotFound(f"no agent {agent_id}")
+        now = self._now()
+        call = None
+        if a.call is not None:
+            w = self.waiting.get(a.call)
+            call = {"linkedid": a.call, "caller": w.caller if w else "",
+                    "department": w.call.department if w and w.call else None,
+                    "language": w.call.language if w and w.call else None,
+                    "waited": round((self.delivering[a.call].offered_at if a.call in self.delivering else now)
+                                    - w.call.arrived, 1) if w and w.call else None,
+                    "connected": a.state == ON_CALL}
+        return {"agent": agent_id, "state": a.state, "reason": a.paused_reason, "since": a.since, "now": now,
+                "wrapup_until": a.until if a.state == WRAPUP else None, "wrapup_seconds": self.policy.wrapup_seconds,
+                "call": call, "last_call": self.last_call.get(agent_id)}
+
+    def agent_of(self, linkedid: str) -> str | None:
+        """The agent a call is ringing or talking with now (None: not with an agent)."""
+        d = self.delivering.get(linkedid)
+        return d.agent if d is not None else None
+
     def caller_of(self, linkedid: str) -> str | None:
         w = self.waiting.get(linkedid)
         return w.caller if w is not None else None
 
     def forget(self, linkedid: str) -> bool:
-        """The call's record is stored: True when the ACD logged its queue events live."""
-        while len(self._seen) > 50_000:
-            self._seen_set.discard(self._seen.popleft())
-        if linkedid in self._seen_set:
-            self._seen_set.discard(linkedid)
-            return True
-        return False
+        """The call's record is stored: True when the ACD logged its queue events live.
+        The call is over for good, so what the ACD kept about it goes too (even when an
+        event that should have cleared it was lost)."""
+        if linkedid not in self.waiting and linkedid not in self.delivering:
+            self._talk_started.pop(linkedid, None)
+        return self._seen.pop(linkedid, False) is None
 
     # -- start, restart, persistence -------------------------------------------------------
     async def _load(self) -> None:
@@ -585,7 +874,9 @@ class AcdService:
             else:
                 continue
             self.board.put_agent(new)
-            if new.state == READY:
+            # "agent free -> phone rings" starts only with calls waiting (as in _agent_changed):
+            # an engine start is not an agent freed up
+            if new.state == READY and self.board.calls:
                 self.free_at[agent_id] = now
         self.loaded = True
 
@@ -614,38 +905,77 @@ class AcdService:
         events did not tell us about (the engine was down or the AMI link broke)."""
         await self._beat()   # before anything else: calls waiting now must not fall back
         await self.push_globals()
+        # what the ACD holds now; whatever of it Asterisk no longer has (it restarted, or the
+        # call ended while the AMI link was down) ends below, like a hang-up
+        known = set(self.waiting) | set(self.delivering) | set(self.legs)
         try:
             channels = await self.ami.action_list("CoreShowChannels")
         except HotlineError as e:
             log.warning("acd: resync failed: %s", e)
             return
+        live = {ch.get("Linkedid", "") for ch in channels}
+        gone = sorted(known - live)
+        if gone:
+            log.warning("acd: %d call(s) gone from Asterisk meanwhile: %s", len(gone), ", ".join(gone[:10]))
+        for lid in gone:
+            self._inbox.put_nowait((contract.EV_CALL_END, {"linkedid": lid}))
+        await self._read_phones()
+        on_calls, waiting = [], []
         for ch in channels:
             name, lid = ch.get("Channel", ""), ch.get("Linkedid", "")
             if not lid:
                 continue
             agent_id = next((aid for iface, aid in self.by_interface.items()
                              if name.startswith(iface + "-") or name.startswith(iface + ";")), None)
-            if agent_id is not None and lid not in self.delivering:
-                a = self.board.agent(agent_id)
-                if a.call is None and a.state != ON_CALL:
-                    with _quiet():
-                        if lid in self.board.calls:
-                            self.board.drop_call(lid)
-                        self.board.put_agent(replace(a, state=ON_CALL, since=self._now(), call=lid,
-                                                     paused_reason=None, until=None))
-                        self.delivering[lid] = Delivery(agent_id, agent_channel=name)
-                        self.waiting.pop(lid, None)
+            if agent_id is not None:
+                on_calls.append((agent_id, lid, name))
                 continue
-            if ch.get("Context") == contract.WAIT and lid not in self.waiting and lid not in self.delivering:
+            if ch.get("Context") == contract.WAIT:
                 fields = {}
-                for var in (contract.V_DEPT, contract.V_LANG, contract.V_PRIO, "HL_QSINCE"):
+                for var in (contract.V_DEPT, contract.V_LANG, contract.V_PRIO, contract.V_QSINCE):
                     try:
                         fields[var] = (await self.ami.action("Getvar", Channel=name, Variable=var)).get("Value") or ""
                     except HotlineError:
                         fields[var] = ""
-                self._inbox.put_nowait((contract.EV_QUEUED, {
-                    "linkedid": lid, "channel": name, "dept": fields[contract.V_DEPT],
-                    "lang": fields[contract.V_LANG], "prio": fields[contract.V_PRIO], "since": fields["HL_QSINCE"]}))
+                waiting.append({"linkedid": lid, "channel": name, "dept": fields[contract.V_DEPT],
+                                "lang": fields[contract.V_LANG], "prio": fields[contract.V_PRIO],
+                                "since": fields[contract.V_QSINCE]})
+        # what was found is applied by the routing task, in order with everything else; not
+        # awaited here: this runs in the AMI task, which the routing task may be waiting on
+        self._post(self._found_on_calls, on_calls)
+        for fields in waiting:
+            self._inbox.put_nowait((contract.EV_QUEUED, fields))
+
+    async def _read_phones(self) -> None:
+        """Phones registered meanwhile (their events were lost while the engine or the AMI
+        link was away) free their agents' 'unreachable' pauses. Only that way round: right
+        after an Asterisk restart every phone reads UNAVAILABLE until qualified, so a
+        phone's loss is taken from its ContactStatus event alone, never from this list."""
+        if not self.by_endpoint:
+            return
+        try:
+            devices = await self.ami.action_list("DeviceStateList")
+        except HotlineError as e:
+            log.info("acd: phones not read: %s", e)
+            return
+        up = {d.get("Device", "") for d in devices if d.get("State") not in DEVICE_DOWN}
+        for endpoint, agent_id in self.by_endpoint.items():
+            if f"PJSIP/{endpoint}" in up:
+                self._post(self._phone, agent_id, True)
+
+    def _found_on_calls(self, found: list[tuple[str, str, str]]) -> None:
+        for agent_id, lid, name in found:
+            if lid in self.delivering or agent_id not in self.board.agents:
+                continue
+            a = self.board.agent(agent_id)
+            if a.call is None and a.state != ON_CALL:
+                with _quiet():
+                    if lid in self.board.calls:
+                        self.board.drop_call(lid)
+                    self.board.put_agent(replace(a, state=ON_CALL, since=self._now(), call=lid,
+                                                 paused_reason=None, until=None))
+                    self.delivering[lid] = Delivery(agent_id, agent_channel=name)
+                    self.waiting.pop(lid, None)
 
     async def _beat(self) -> bool:
         try:
@@ -707,6 +1037,76 @@ class AcdService:
                               Timeout=str(self.cfg.ring_seconds * 1000), CallerID=f"spy {mode} <{d.agent}>")
         self._emit(ev.SUPERVISOR, linkedid, agent=d.agent, data={"mode": mode, "supervisor_line": to_agent})
         return {"linkedid": linkedid, "agent": d.agent, "mode": mode, "channel": d.agent_channel}
+
+    # -- transfers (the agent desk) -----------------------------------------------------
+    async def transfer(self, linkedid: str, department: str, mode: str, departments: set[str]) -> dict:
+        """Put the citizen through to a department's line: `blind` (the agent's leg ends, the
+        agent goes to wrap-up) or `conference` (citizen, agent and the line in one ConfBridge).
+        Guard first (the call talks with an agent, the department exists), then act."""
+        if mode not in ("blind", "conference"):
+            raise BadRequest("mode must be blind or conference")
+        if department not in departments:
+            raise BadRequest(f"{department[:40]!r} is not a department of the centre")
+        d = self.delivering.get(linkedid)
+        agent = self.board.agents.get(d.agent) if d else None
+        w = self.waiting.get(linkedid)
+        if d is None or agent is None or agent.state != ON_CALL or w is None or not w.channel:
+            raise Conflict(f"call {linkedid} is not talking with an agent")
+        citizen = w.channel
+        for var, value in ((contract.V_XFER_TO, department), (contract.V_XFER_BY, d.agent)):
+            await self.ami.action("Setvar", Channel=citizen, Variable=var, Value=value)
+        if mode == "blind":
+            await self.ami.action("Redirect", Channel=citizen, Context=contract.TRANSFER, Exten=department, Priority=1)
+            await self._submit(self._transferred, linkedid, d.agent)
+        else:
+            if not d.agent_channel:
+                raise Conflict(f"the agent's leg of {linkedid} is not known: cannot bridge it")
+            bridge = re.sub(r"[^A-Za-z0-9_-]", "-", f"hl-{linkedid}")[:60]
+            await self.ami.action("Setvar", Channel=citizen, Variable=contract.V_CONF, Value=bridge)
+            await self.ami.action("Setvar", Channel=d.agent_channel, Variable=contract.V_CONF, Value=bridge)
+            await self.ami.action("Redirect", Channel=citizen, ExtraChannel=d.agent_channel,
+                                  Context=contract.CONFERENCE, Exten="s", Priority=1, ExtraContext=contract.CONFERENCE,
+                                  ExtraExten="s", ExtraPriority=1)
+            await self.ami.action("Originate", Channel=f"Local/{department}@{contract.DEPT_LINE}",
+                                  Context=contract.CONFERENCE, Exten="s", Priority=1, Async="true",
+                                  Variable=[f"{contract.V_CONF}={bridge}"], CallerID=f"12345 <{d.agent}>")
+        self._emit(ev.TRANSFER, linkedid, agent=d.agent, department=department, data={"to": department, "mode": mode})
+        return {"linkedid": linkedid, "agent": d.agent, "to": department, "mode": mode}
+
+    async def to_rating(self, linkedid: str) -> dict:
+        """The agent sends the citizen to the rating prompt (一次一评): the agent's leg ends (like
+        a blind transfer), the citizen presses 1/2/3, which goes on the call's record."""
+        d = self.delivering.get(linkedid)
+        agent = self.board.agents.get(d.agent) if d else None
+        w = self.waiting.get(linkedid)
+        if d is None or agent is None or agent.state != ON_CALL or w is None or not w.channel:
+            raise Conflict(f"call {linkedid} is not talking with an agent")
+        await self.ami.action("Redirect", Channel=w.channel, Context=contract.RATING, Exten="s", Priority=1)
+        await self._submit(self._transferred, linkedid, d.agent)
+        log.info("acd: %s sent to the rating prompt by %s", linkedid, d.agent)
+        return {"linkedid": linkedid, "agent": d.agent, "rating": "asked"}
+
+    def _transferred(self, linkedid: str, agent_id: str) -> None:
+        """A blind transfer took the citizen away: the agent's call is over (wrap-up)."""
+        d = self.delivering.pop(linkedid, None)
+        a = self.board.agents.get(agent_id)
+        if d is None or a is None or a.call != linkedid:
+            return
+        now = self._now()
+        started = self._talk_started.pop(linkedid, None)
+        if started is not None:
+            self.handle_times.append(now - started + self.policy.wrapup_seconds)
+        self._agent_changed(self.board.hangup(agent_id, linkedid, now), call=linkedid, cause="transferred")
+
+    async def leave(self, linkedid: str) -> dict:
+        """The agent leaves a three-way call: their leg hangs up, the citizen and the
+        department talk on; the agent goes to wrap-up."""
+        d = self.delivering.get(linkedid)
+        if d is None or not d.agent_channel:
+            raise Conflict(f"call {linkedid} has no agent leg to leave")
+        await self.ami.action("Hangup", Channel=d.agent_channel)
+        await self._submit(self._transferred, linkedid, d.agent)
+        return {"linkedid": linkedid, "agent": d.agent, "left": True}
 
     def explain(self, linkedid: str) -> dict:
         """Why the call waits: its step now, and who could take it."""

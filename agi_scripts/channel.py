@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hotline.errors import HotlineError
+from core.errors import HotlineError
 
 _RESULT = re.compile(r"^(\d{3})(?: result=(\S*))?(?: \((.*)\))?(?: endpos=(\d+))?")
 
@@ -102,7 +102,8 @@ class AgiChannel:
 
     async def _readline(self) -> str:
         try:
-            data = await asyncio.wait_for(self.reader.readline(), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                data = await self.reader.readline()
         except TimeoutError as e:
             raise AgiProtocolError("no AGI reply in time") from e
         if not data:

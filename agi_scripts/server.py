@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from .channel import AgiChannel, AgiProtocolError, ChannelHungUp, parse_headers
+from agi_scripts.channel import AgiChannel, AgiProtocolError, ChannelHungUp, parse_headers
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,8 @@ class FastAgiServer:
             if b"\nagi_threadid: " in block:
                 break
             try:
-                block += await asyncio.wait_for(reader.readuntil(b"\n\n"), 0.05)
+                async with asyncio.timeout(0.05):
+                    block += await reader.readuntil(b"\n\n")
             except TimeoutError:
                 break
             if len(block) > self.header_limit:
@@ -78,7 +79,8 @@ class FastAgiServer:
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            block = await asyncio.wait_for(self._read_header(reader), self.header_timeout)
+            async with asyncio.timeout(self.header_timeout):
+                block = await self._read_header(reader)
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError) as e:
             self.stats["bad_clients"] += 1
             log.info("FastAGI: dropped a client before its header ended: %s", type(e).__name__)

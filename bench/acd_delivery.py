@@ -7,7 +7,8 @@ N Local agents (all departments and languages, level 3, no wrap-up) that answer,
 and hang up; callers are patient (they stay up to --talk seconds). Places
 `--calls` concurrent calls to the department numbers, so most of them wait; every time an
 agent's call ends while calls are waiting, the ACD picks the next call and redirects it to
-ring the agent. Measured from Asterisk's timestamp of the event that freed the agent (the
+ring the agent. Only those deliveries are samples: an agent that became ready while no call
+was waiting (at start, or in a lull) starts no clock. Measured from Asterisk's timestamp of the event that freed the agent (the
 caller's hang-up) to Asterisk's timestamp of the DialBegin that rings the agent's line:
 AMI transit both ways, the engine's routing pass and the Redirect are all inside it.
 Prints one table row per run.
@@ -28,11 +29,13 @@ from pathlib import Path
 import aiohttp
 
 from acd import config as acd_config
-from hotline import settings as settings_mod
-from hotline.ami.session import AmiSession
+from core import settings as settings_mod
+from ami.session import AmiSession
 from hotline.app import Engine
-from hotline.asterisk import install, process, secrets
-from hotline.dialer import SimCall, new_linkedid, originate
+from hotline.cli import SWITCH_INTERVAL
+from asterisk_conf import install, process, secrets
+from bench.table import load_average, percentile
+from calls.dialer import SimCall, new_linkedid, originate
 from ivr import loader, prompts
 
 PORTS = dict(ami_port=35038, agi_port=34573, sip_port=35060, phones_port=35070, rtp_start=36000,
@@ -55,8 +58,8 @@ def centre_file(home: Path) -> Path:
 
 
 def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+    got = percentile(values, q)
+    return float("nan") if got is None else got
 
 
 async def watch_wallboard(s, token: str, latencies: list[float]) -> None:
@@ -84,6 +87,7 @@ async def run_once(engine: Engine, driver: AmiSession, s, calls: int, talk: tupl
     stats.free_to_ring.clear()
     wall.clear()
     ids = []
+    load0 = load_average()
     t0 = time.monotonic()
     for i in range(calls):
         lid = new_linkedid(s.node)
@@ -114,7 +118,7 @@ async def run_once(engine: Engine, driver: AmiSession, s, calls: int, talk: tupl
             "answered": answered, "waiting_end": len(engine.acd.board.calls), "seconds": time.monotonic() - t0,
             "wall_n": len(wall), "wall_p50": pct([x * 1000 for x in wall], 0.5) if wall else float("nan"),
             "wall_p99": pct([x * 1000 for x in wall], 0.99) if wall else float("nan"),
-            "events": engine.events.stats["written"]}
+            "events": engine.events.stats["written"], "load": f"{load0} -> {load_average()}"}
 
 
 run_once.total = 0
@@ -122,11 +126,11 @@ run_once.total = 0
 
 def table(rows: list[dict]) -> str:
     head = ("| calls | agents | free->ring samples | p50 ms | p90 ms | p99 ms | max ms | answered | "
-            "wallboard pushes | push p50 ms | push p99 ms | run s |\n"
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            "wallboard pushes | push p50 ms | push p99 ms | run s | load avg before -> after |\n"
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     lines = [f"| {r['calls']} | {r['agents']} | {r['samples']} | {r['p50']:.1f} | {r['p90']:.1f} | "
              f"{r['p99']:.1f} | {r['max']:.1f} | {r['answered']}/{r['calls']} | {r['wall_n']} | "
-             f"{r['wall_p50']:.1f} | {r['wall_p99']:.1f} | {r['seconds']:.0f} |" for r in rows]
+             f"{r['wall_p50']:.1f} | {r['wall_p99']:.1f} | {r['seconds']:.0f} | {r['load']} |" for r in rows]
     return "\n".join([head, *lines])
 
 
@@ -143,14 +147,15 @@ async def main() -> int:
     root = "/var/lib/hotline/asterisk-root"
     s = settings_mod.load(env={}, home=str(home), instance="benchacd", asterisk_root=root, node="benchacd",
                           local_agents=args.agents, db_url=args.db_url or f"sqlite+aiosqlite:///{home / 'b.db'}",
-                          journal_sweep_seconds=0.5, demo_agents=False, config=str(centre_file(home)), **PORTS)
+                          demo_agents=False, config=str(centre_file(home)), **PORTS)
     log(f"bench instance in {home}; {args.agents} Local agents, {args.calls} calls per run")
     prompts.build(s.root, loader.load_all(s.menus, s.centre)[0], install.asterisk_ids(s.root))
     process.down(s)
     process.up(s)
+    sys.setswitchinterval(SWITCH_INTERVAL)   # as `hotline serve` runs the engine
     engine = Engine(s, phones=False)
     engine.now = lambda: datetime(2026, 11, 27, 2, 0, tzinfo=UTC)   # a working day: every department open
-    engine.acd.configure(acd_config.load(s.centre.acd))
+    await engine.acd.configure(acd_config.load(s.centre.acd))
     driver = AmiSession(s.bind, s.ami_port, secrets.AMI_USER, secrets.ami_secret(s.state_dir), events=False,
                         name="bench")
     rows = []

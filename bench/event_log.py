@@ -17,13 +17,13 @@ import time
 
 from sqlalchemy import text
 
-from reports import events as ev
+from core import events as ev
 from reports import kpi
-from tickets.event_log import EventLog
+from reports.event_log import EventLog
 from tickets.store import Store
 
-from .intake_api import own_database
-from .table import markdown
+from bench.intake_api import own_database
+from bench.table import markdown
 
 PG = os.environ.get("HOTLINE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 

@@ -25,10 +25,12 @@ from aiohttp import web
 from sqlalchemy import text
 
 from calls.record import CallRecord, Disposition
-from hotline.http.app import Deps, make_app
+from tickets import routes as ticket_routes
+from tickets.providers import Providers
+from web.app import Deps, make_app
 from tickets.store import Store
 
-from .table import markdown
+from bench.table import markdown
 
 PG = os.environ.get("HOTLINE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
@@ -92,6 +94,7 @@ async def reads(store: Store, seconds: float, clients: int, port: int) -> dict:
         return {"ok": True}
 
     app = make_app(Deps(store=store, status=status))
+    ticket_routes.add_routes(app, Providers(store, set()))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()

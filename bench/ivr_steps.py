@@ -12,7 +12,7 @@ import argparse
 import random
 import time
 
-from hotline import settings
+from core import settings
 from ivr import loader, machine
 
 PATHS = [["1", "2"], ["2", "3"], ["3", "7", "1", "6"], ["", "", "0"], ["9", "1", "8", "12345#"],

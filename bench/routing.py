@@ -32,10 +32,11 @@ import time
 from dataclasses import replace
 
 from acd import policy as P
+from core import contract
 from acd.model import (CALLBACK, ELDERLY_DISABLED, EMERGENCY, NORMAL, ON_CALL, READY, AgentState, Policy, RelaxStep,
                        Skills, WaitingCall)
 
-LANGS = ("cmn", "yue", "en")
+LANGS = contract.LANGUAGES
 LANG_WEIGHTS = (0.6, 0.3, 0.1)
 
 

@@ -2,27 +2,38 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 import time
 from pathlib import Path
 
-from . import contract, settings as settings_mod
-from .errors import ConfigInvalid, HotlineError
+from core import settings as settings_mod
+from core import contract
+from core.errors import ConfigInvalid, HotlineError
 
 log = logging.getLogger("hotline")
+SWITCH_INTERVAL = 0.0005   # seconds (see cmd_serve)
 
 
 def _settings(args) -> settings_mod.Settings:
-    return settings_mod.load(args.settings, home=args.home, instance=args.instance, db_url=args.db_url)
+    s = settings_mod.load(args.settings, home=args.home, instance=args.instance, db_url=args.db_url)
+    if not s.db_url and getattr(args, "fn", None) not in _OWN_DATABASE:
+        # while a cluster runs, the operator commands act on the cluster's database
+        from cluster.service import running_database
+        url = running_database(s.home)
+        if url:
+            s = dataclasses.replace(s, db_url=url)
+    return s
 
 
 def cmd_asterisk(args) -> int:
-    from .asterisk import install, process, render
+    from asterisk_conf import install, process, render
     s = _settings(args)
     if args.action == "install":
         install.install(s)
@@ -44,7 +55,7 @@ def cmd_asterisk(args) -> int:
 
 def _prompts(s) -> None:
     from ivr import loader, prompts
-    from .asterisk import install
+    from asterisk_conf import install
     menu, problems = loader.load_all(s.menus, s.centre)
     if menu is None or loader.errors(problems):
         raise ConfigInvalid("menus do not pass `hotline ivr check`:\n" + "\n".join(map(str, loader.errors(problems))))
@@ -75,10 +86,14 @@ def cmd_ivr(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from .app import Engine
+    from hotline.app import Engine
     s = _settings(args)
     phones = False if args.no_agents else None
     engine = Engine(s, phones=phones)
+    # the event loop answers AGI; a worker thread (SQLite driver, journal reads) holding the
+    # GIL makes it wait up to the switch interval, 5 ms by default: a tenth of that bounds
+    # the stall well inside the 2 ms round-trip budget
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
     async def main():
         task = asyncio.current_task()
@@ -86,19 +101,42 @@ def cmd_serve(args) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
         ready = asyncio.Event()
+        lease = None
+        if getattr(args, "lease", False):
+            # a cluster node's engines: the holder of the node's lease routes, the others wait
+            from cluster.lease import Lease
+            lease = Lease(s.database_url, s.node, s.state_dir)
         with contextlib.suppress(asyncio.CancelledError):
+            if lease is not None:
+                print(f"hotline: waiting for the routing lease of {s.node}", flush=True)
+                await lease.acquire()
+                engine.started = time.time()   # /status uptime: since this engine routes
+                log.warning("routing lease of %s taken (pid %s): this engine routes the node now", s.node,
+                            os.getpid())
             runner = asyncio.ensure_future(engine.run(ready))
             await ready.wait()
             print(f"hotline: serving. Status {s.http_url}/status · API {s.http_url}/api/v1/tickets · "
                   f"place a call: hotline call --from 13800138000 --to {s.centre.centre_number} --dtmf 1w2",
                   flush=True)
-            await runner
+            if lease is None:
+                await runner
+                return
+            lost = asyncio.ensure_future(lease.lost())
+            try:
+                await asyncio.wait({runner, lost}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                lost.cancel()
+                if not runner.done():   # the lease is gone: a successor routes, this engine must not
+                    runner.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await runner
+                await lease.release()
     asyncio.run(main())
     return 0
 
 
 def cmd_run(args) -> int:
-    from .asterisk import install, process
+    from asterisk_conf import install, process
     s = _settings(args)
     install.install(s)
     _prompts(s)
@@ -106,12 +144,19 @@ def cmd_run(args) -> int:
     return cmd_serve(args)
 
 
+# an engine has its own database (a cluster's engines get theirs in their settings)
+_OWN_DATABASE = {cmd_serve, cmd_run}
+
+
 def cmd_call(args) -> int:
-    from .ami.session import AmiSession
-    from .asterisk import secrets
-    from .dialer import SimCall, new_linkedid, originate, validate
+    from ami.session import AmiSession
+    from asterisk_conf import secrets
+    from calls.dialer import SimCall, new_linkedid, originate, validate
     from tickets.store import Store
     s = _settings(args)
+    if args.sip:   # over the trunk: SIPp is the carrier (trunks/carrier.py)
+        from trunks.cli import sip_call
+        return sip_call(args, s)
     call = SimCall(to=args.to, caller=args.caller, dtmf=args.dtmf or "", talk=args.talk, wait=args.wait)
     validate(call)
 
@@ -175,7 +220,7 @@ def _num(v) -> str:
 
 
 def cmd_info(args) -> int:
-    from .asterisk import secrets
+    from asterisk_conf import secrets
     s = _settings(args)
     info = {
         "ami": {"host": s.bind, "port": s.ami_port, "username": secrets.AMI_USER,
@@ -187,6 +232,8 @@ def cmd_info(args) -> int:
         "entry_numbers": sorted(s.centre.entry_numbers()),
         "node": s.node,
     }
+    from trunks.cli import info_trunks
+    info["trunks"] = info_trunks(s)
     print(json.dumps(info, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in info.items()))
     return 0
 
@@ -199,6 +246,11 @@ def cmd_token(args) -> int:
         store = Store(s.database_url)
         try:
             await store.migrate()
+            if args.user:   # a token that acts as this person (their role, their name in history)
+                from users.store import UserStore
+                return await UserStore(store).create_token(args.user, args.name or "")
+            if not args.role:
+                raise ConfigInvalid("token create needs --role ROLE (or --user USERNAME)")
             return await store.create_token(args.role, args.name or "")
         finally:
             await store.close()
@@ -254,10 +306,13 @@ def cmd_check(args) -> int:
           f"entry numbers {', '.join(sorted(s.centre.entry_numbers()))}")
     print(f"acd ok: ring {acd.ring_seconds} s, wrap-up {acd.wrapup_seconds:g} s, RONA pause after "
           f"{acd.rona_max_misses}, relaxation: " + " -> ".join(st.describe() for st in acd.default_steps))
-    from tickets import survey_config
+    from surveys import config as survey_config
     survey = survey_config.load(s.centre.survey)
     print(f"survey ok: {'on' if survey.enabled else 'off'}, {survey.delay_minutes} min after the answer, "
           f"calls {','.join(map(str, survey.hours))}, {survey.max_attempts} attempts")
+    from trunks.cli import check_lines
+    for line in check_lines(s):
+        print(line)
     return 0
 
 
@@ -270,9 +325,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="cmd", required=True)
     from acd.cli import register as register_agents
+    from trunks.cli import register as register_trunks
+    register_trunks(sub, _settings)
     from hours.cli import register as register_hours
     register_hours(sub, _settings)
     register_agents(sub, _settings)
+    from users.cli import register as register_users
+    register_users(sub, _settings)
+    from catalogue.cli import register as register_catalogue
+    from tickets.workflow import Category
+    register_catalogue(sub, _settings, {c.value for c in Category})
+    from cluster.cli import register as register_cluster
+    register_cluster(sub, _settings)
+    from asterisk_conf.cli import register as register_systemd
+    register_systemd(sub, _settings, _prompts)
     a = sub.add_parser("asterisk", help="install / up / down / status / render")
     a.add_argument("action", choices=["install", "up", "down", "status", "render"])
     a.set_defaults(fn=cmd_asterisk)
@@ -280,6 +346,8 @@ def parser() -> argparse.ArgumentParser:
                            ("run", cmd_run, "install what is missing, start Asterisk and the engine")):
         sp = sub.add_parser(name, help=text)
         sp.add_argument("--no-agents", action="store_true", help="do not start the demo SIP phones")
+        sp.add_argument("--lease", action="store_true", help="a cluster node's engine: route only while holding "
+                        "the node's routing lease; a second engine with --lease is its standby")
         sp.set_defaults(fn=fn)
     v = sub.add_parser("ivr", help="check or simulate the menus")
     v.add_argument("action", choices=["check", "simulate"])
@@ -295,6 +363,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--talk", type=float, default=5)
     c.add_argument("--wait", type=float, default=1.5, help="seconds before the first digit")
     c.add_argument("--timeout", type=float, default=60, help="extra seconds to wait for the ticket")
+    c.add_argument("--sip", action="store_true", help="over the carrier trunk: SIPp sends the INVITE, "
+                   "the caller in From and P-Asserted-Identity (--from anonymous: withheld), RFC 4733 keys, speech")
+    c.add_argument("--source", default="127.0.0.1", help="the carrier's address (--sip)")
     c.set_defaults(fn=cmd_call)
     t = sub.add_parser("tickets", help="list tickets")
     t.add_argument("action", choices=["list"])
@@ -308,7 +379,8 @@ def parser() -> argparse.ArgumentParser:
     i.set_defaults(fn=cmd_info)
     k = sub.add_parser("token", help="API tokens")
     k.add_argument("action", choices=["create"])
-    k.add_argument("--role", required=True)
+    k.add_argument("--role", help="a role token (agent, supervisor, department, ops, auditor)")
+    k.add_argument("--user", help="a token of this user: acts as them")
     k.add_argument("--name")
     k.set_defaults(fn=cmd_token)
     r = sub.add_parser("recordings", help="retention: delete what is due (never legal holds)")

@@ -1,6 +1,9 @@
 """Prometheus metrics, one registry per engine (no module-level globals)."""
 from __future__ import annotations
 
+from array import array
+
+from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 RTT_BUCKETS = (0.0001, 0.0002, 0.0003, 0.0004, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005,
@@ -18,3 +21,40 @@ class Metrics:
         self.calls_ingested = Counter("hotline_calls_ingested", "Call records stored", ["disposition"], registry=r)
         self.ami_events = Counter("hotline_ami_events", "AMI events received", registry=r)
         self.journal_backlog = Gauge("hotline_journal_backlog", "Journals waiting to be stored", registry=r)
+        self.rtt = Samples()
+
+    def agi_round_trip(self, seconds: float) -> None:
+        self.agi_rtt.observe(seconds)
+        self.rtt.add(seconds)
+
+
+class Samples:
+    """The newest round trips themselves (the histogram's buckets are too coarse for exact
+    percentiles): a ring of fixed size, allocated once, so memory stays flat."""
+
+    def __init__(self, size: int = 65536):
+        self.ring = array("d", bytes(8 * size))
+        self.count = 0
+
+    def add(self, value: float) -> None:
+        self.ring[self.count % len(self.ring)] = value
+        self.count += 1
+
+    def since(self, start: int) -> tuple[int, list[float]]:
+        """(the next index, the samples from `start` on that the ring still holds)."""
+        start = max(start, self.count - len(self.ring), 0)
+        n = len(self.ring)
+        return self.count, [self.ring[i % n] for i in range(start, self.count)]
+
+
+def add_routes(app: web.Application, metrics: Metrics) -> None:
+    async def agi_samples(request: web.Request) -> web.Response:
+        """The benchmarks' exact percentiles: GET /metrics/agi-rtt?since=<next of the last read>."""
+        try:
+            start = int(request.query.get("since", "0"))
+        except ValueError:
+            raise web.HTTPBadRequest(text="since must be an integer") from None
+        nxt, samples = metrics.rtt.since(start)
+        return web.json_response({"next": nxt, "seconds": samples})
+
+    app.router.add_get("/metrics/agi-rtt", agi_samples)

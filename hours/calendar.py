@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 from chinese_calendar.constants import Holiday
 
-from .model import WEEKDAYS, Calendar, Spans, WeeklyHours
+from hours.model import WEEKDAYS, Calendar, Spans, WeeklyHours
 
 _DEFAULT = Calendar()
 _SEARCH_DAYS = 400  # next_open looks this far ahead: longer than any holiday or sane closure

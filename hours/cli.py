@@ -12,10 +12,10 @@ from datetime import date, datetime
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from hotline.errors import BadRequest, HotlineError
+from core.errors import BadRequest, HotlineError
 
-from . import config
-from .calendar import coverage, decide
+from hours import config
+from hours.calendar import coverage, decide
 
 
 def register(subparsers, load_settings) -> None:
@@ -87,7 +87,7 @@ def cmd_check(args, load_settings) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m hours.cli` before it is wired in
-    from hotline import settings
+    from core import settings
 
     p = argparse.ArgumentParser(prog="hours")
     p.add_argument("--settings")

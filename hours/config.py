@@ -30,9 +30,9 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hotline.errors import ConfigInvalid
+from core.errors import ConfigInvalid
 
-from .model import ALL_DAY, FALLBACK_RULES, ROUND_THE_CLOCK, WEEKDAYS, Calendar, Closure, Override, Span, \
+from hours.model import ALL_DAY, FALLBACK_RULES, ROUND_THE_CLOCK, WEEKDAYS, Calendar, Closure, Override, Span, \
     Spans, WeeklyHours
 
 _SPAN = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]|24):([0-5][0-9])")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .model import Spans
+from hours.model import Spans
 
 
 def _start_of(day: date, minute: int, tz: ZoneInfo) -> datetime:

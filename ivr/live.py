@@ -8,10 +8,10 @@ import asyncio
 import logging
 from pathlib import Path
 
-from hotline.settings import Centre
+from core.centre import Centre
 
-from . import loader, prompts
-from .model import Menu
+from ivr import loader, prompts
+from ivr.model import Menu
 
 log = logging.getLogger(__name__)
 

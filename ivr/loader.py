@@ -13,9 +13,9 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from hotline.settings import Centre
+from core.centre import Centre
 
-from .model import (KB_KEY, LANGUAGES, PRIORITIES, TERMINAL, Action, Callback, Entry, Goto, Hangup, KbAnswer, Menu, Node,
+from ivr.model import (KB_KEY, LANGUAGES, PRIORITIES, TERMINAL, Action, Callback, Entry, Goto, Hangup, KbAnswer, Menu, Node,
                     Prompt, Say, SetLanguage, TicketStatus, ToDepartment)
 
 FLOWS = Path(__file__).with_name("flows")

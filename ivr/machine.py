@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .model import (PRIORITIES, Action, Callback, Goto, Hangup, KbAnswer, Menu, Say, SetLanguage, TicketStatus,
+from core import contract as C
+from ivr.model import (PRIORITIES, Action, Callback, Goto, Hangup, KbAnswer, Menu, Say, SetLanguage, TicketStatus,
                     ToDepartment)
 
 MAX_TICKET_DIGITS = 10
@@ -181,7 +182,7 @@ def step(menu: Menu, state: State, event: Input | Looked | KbLooked | Played) ->
     state = _record(state, node.id, label, event.t)
     if state.tries < node.retries:
         state = replace(state, tries=state.tries + 1)
-        cmds: list[Command] = [SetVars({"HL_PATH": state.path_text()})]
+        cmds: list[Command] = [SetVars({C.V_PATH: state.path_text()})]
         if event.digits and "invalid" in menu.prompts:
             cmds.append(Play("invalid", _lang(menu, state)))
         return state, cmds + [_ask(menu, state, node.id)]
@@ -195,7 +196,7 @@ def _ticket_number(menu: Menu, state: State, event: Input) -> tuple[State, list[
     if not digits:
         then, state = state.pending or Goto(state.node or ""), replace(state, pending=None, waiting="digit")
         return _apply(menu, state, then)
-    return replace(state, waiting="lookup"), [SetVars({"HL_PATH": state.path_text()}), LookUpTicket(digits)]
+    return replace(state, waiting="lookup"), [SetVars({C.V_PATH: state.path_text()}), LookUpTicket(digits)]
 
 
 def _looked(menu: Menu, state: State, event: Looked) -> tuple[State, list[Command]]:
@@ -217,9 +218,9 @@ def _kb_looked(menu: Menu, state: State, event: KbLooked) -> tuple[State, list[C
     lang = _lang(menu, state)
     if event.entry is not None and event.text and event.text.strip():
         state = replace(_record(state, KB_NODE, str(event.entry), event.t), waiting="played", pending=action.then)
-        return state, [SetVars({"HL_PATH": state.path_text()}), Speak(event.text, lang), KbUsed(event.entry)]
+        return state, [SetVars({C.V_PATH: state.path_text()}), Speak(event.text, lang), KbUsed(event.entry)]
     state = replace(_record(state, KB_NODE, KB_FALLBACK, event.t), waiting="played", pending=action.then)
-    return state, [SetVars({"HL_PATH": state.path_text()}), Play(action.fallback, lang)]
+    return state, [SetVars({C.V_PATH: state.path_text()}), Play(action.fallback, lang)]
 
 
 def _clean(digits: str) -> str:
@@ -253,7 +254,7 @@ def _apply(menu: Menu, state: State, action: Action) -> tuple[State, list[Comman
 
 
 def _vars(menu: Menu, state: State) -> dict[str, str]:
-    return {"HL_PATH": state.path_text(), "HL_LANG": _lang(menu, state)}
+    return {C.V_PATH: state.path_text(), C.V_LANG: _lang(menu, state)}
 
 
 def _enter(menu: Menu, state: State, node_id: str) -> tuple[State, list[Command]]:
@@ -274,7 +275,7 @@ def _after_hours(menu: Menu, state: State, department: str) -> tuple[State, list
     """Closed: say so in the caller's language and take a message for the department."""
     lang = state.language or state.remembered or menu.default_language
     state = replace(state, department=department, finished=True, node=None, language=lang)
-    return state, [SetVars({"HL_PATH": "", "HL_LANG": lang, "HL_DEPT": department, "HL_ACTION": "voicemail"}),
+    return state, [SetVars({C.V_PATH: "", C.V_LANG: lang, C.V_DEPT: department, C.V_ACTION: "voicemail"}),
                    Play("closed", lang), Finish("voicemail", department)]
 
 
@@ -282,16 +283,16 @@ def _finish(menu: Menu, state: State, action: Action) -> tuple[State, list[Comma
     lang = state.language or state.remembered or menu.default_language
     if isinstance(action, ToDepartment):
         state = replace(state, department=action.department, finished=True, node=None, language=lang)
-        values = {"HL_PATH": state.path_text(), "HL_LANG": lang, "HL_DEPT": action.department,
-                  "HL_QUEUE": f"hl-{action.department}", "HL_ACTION": "queue"}
+        values = {C.V_PATH: state.path_text(), C.V_LANG: lang, C.V_DEPT: action.department,
+                  C.V_QUEUE: f"hl-{action.department}", C.V_ACTION: "queue"}
         if action.priority:
-            values["HL_PRIO"] = PRIORITIES[action.priority]
+            values[C.V_PRIO] = PRIORITIES[action.priority]
         return state, [SetVars(values), Finish("queue", action.department)]
     if isinstance(action, Callback):
         state = replace(state, finished=True, node=None, language=lang, callback=True)
-        return state, [SetVars({"HL_PATH": state.path_text(), "HL_LANG": lang, "HL_CALLBACK": "1",
-                                "HL_ACTION": "hangup"}), Play("callback_ok", lang), Finish("hangup", None)]
+        return state, [SetVars({C.V_PATH: state.path_text(), C.V_LANG: lang, C.V_CALLBACK: "1",
+                                C.V_ACTION: "hangup"}), Play("callback_ok", lang), Finish("hangup", None)]
     assert isinstance(action, Hangup)
     state = replace(state, finished=True, node=None, language=lang)
-    return state, [SetVars({"HL_PATH": state.path_text(), "HL_LANG": lang, "HL_ACTION": "hangup"}),
+    return state, [SetVars({C.V_PATH: state.path_text(), C.V_LANG: lang, C.V_ACTION: "hangup"}),
                    Finish("hangup", None)]

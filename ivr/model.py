@@ -5,13 +5,10 @@ without a file go straight to their department.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-LANGUAGES = ("cmn", "yue", "en")
-# A knowledge-base answer the menu reads out is named by a key, not an entry id: ids differ
-# between databases and change when an answer is re-entered; the key is a tag on the entries.
-KB_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+from core.contract import KB_KEY, LANGUAGES  # noqa: F401 - the menu model's vocabulary
+
 PRIORITIES = {"emergency": "0", "elderly": "1"}   # menu word -> HL_PRIO class (acd/model.py)
 
 

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .model import LANGUAGES, Menu
+from ivr.model import LANGUAGES, Menu
 
 log = logging.getLogger(__name__)
 
@@ -98,15 +98,26 @@ def build(root: Path, menu: Menu, owner: tuple[int, int] | None = None) -> int:
     return written
 
 
+MAX_KNOWN = 10_000
+
+
+def _ensure(language: str, text: str, target: Path) -> None:
+    if not target.exists():
+        synthesise([(language, text)], target)
+
+
 class Speech:
     """Sentences made at call time: synthesised once per text, cached, never on the loop."""
 
     def __init__(self, root: Path):
         self.folder = root / "usr/share/asterisk/sounds/hotline-tts"
+        self._made: set[str] = set()   # files known to exist: asked again, no disk and no thread
 
     async def file_for(self, text: str, language: str) -> str:
         digest = hashlib.sha256(f"{language}:{text}".encode()).hexdigest()[:20]
-        target = self.folder / f"{digest}.wav"
-        if not target.exists():
-            await asyncio.to_thread(synthesise, [(language, text)], target)
+        if digest not in self._made:
+            await asyncio.to_thread(_ensure, language, text, self.folder / f"{digest}.wav")   # (a disk wait)
+            if len(self._made) >= MAX_KNOWN:   # distinct sentences are few; a bound all the same
+                self._made.clear()
+            self._made.add(digest)
         return f"hotline-tts/{digest}"

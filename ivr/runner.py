@@ -9,11 +9,12 @@ from collections.abc import Awaitable, Callable
 
 from agi_scripts.channel import AgiChannel
 
-from . import machine, words
-from .model import Menu
-from .prompts import PromptCatalogue, Speech
+from ivr import machine, words
+from ivr.model import Menu
+from ivr.prompts import PromptCatalogue, Speech
 
 log = logging.getLogger(__name__)
+LANGUAGE_LOOKUP_SECONDS = 0.5   # a local database answers in milliseconds, even on a loaded machine
 
 # (ticket number) -> (status, due date text) or None; (caller) -> remembered language
 TicketLookup = Callable[[str], Awaitable[tuple[str, str | None] | None]]
@@ -45,12 +46,22 @@ class IvrRunner:
         self.tickets, self.languages = tickets, languages
         self.clock = clock
 
+    async def _remembered(self, caller: str) -> str | None:
+        """The caller's language from earlier calls, if the database answers at once: a slow
+        database must not hold the caller before the menu (the menu asks instead)."""
+        try:
+            async with asyncio.timeout(LANGUAGE_LOOKUP_SECONDS):
+                return await self.languages(caller)
+        except TimeoutError:
+            log.info("ivr: language of %s not looked up within %.2f s", caller, LANGUAGE_LOOKUP_SECONDS)
+            return None
+
     async def __call__(self, channel: AgiChannel) -> None:
         menu: Menu = self._menu_source()  # a call keeps the menu it started with
         # the dialplan passes the dialled number (HL_ENTRY) as the first argument
         entry = channel.headers.get("agi_arg_1", "")
         caller = channel.headers.get("agi_callerid", "")
-        remembered = await self.languages(caller) if caller.isdigit() else None
+        remembered = await self._remembered(caller) if caller.isdigit() else None
         known = menu.entries.get(entry)
         closed = self.closed(known.department if known else None)
         state, commands = machine.start(menu, machine.Started(entry, self.clock(), remembered, closed))

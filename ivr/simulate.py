@@ -1,8 +1,8 @@
 """Text walk of a menu path: what a caller hears and where the call goes. No Asterisk."""
 from __future__ import annotations
 
-from . import machine, words
-from .model import LANGUAGES, Menu
+from ivr import machine, words
+from ivr.model import LANGUAGES, Menu
 
 
 def _text(menu: Menu, prompt: str, language: str) -> str:

@@ -6,38 +6,23 @@ hashed once its size has stopped changing.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import shutil
 import wave
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-
-@dataclass(frozen=True)
-class Archived:
-    status: str                 # ok | error
-    path: str | None = None
-    sha256: str | None = None
-    bytes: int | None = None
-    seconds: float | None = None
-    error: str | None = None
-    mime: str = "audio/wav"
+from recordings.stored import StoredFile, sha256_of  # noqa: F401 - sha256_of: verify() and callers
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+MIME = "audio/wav"
 
 
-async def settled(path: Path, timeout: float = 5.0, interval: float = 0.3) -> bool:
-    """True once the file exists and its size held still for one interval."""
+async def settled(path: Path, timeout: float = 5.0, interval: float = 0.3, run=asyncio.to_thread) -> bool:
+    """True once the file exists and its size held still for one interval. `run(fn, *args)`
+    runs the stat off the loop (the intake passes its own worker threads)."""
     last, waited = -1, 0.0
     while waited <= timeout:
-        size = path.stat().st_size if path.exists() else -1
+        size = await run(_size, path)   # the disk is never waited on in the loop
         if size > 44 and size == last:
             return True
         last = size
@@ -46,7 +31,14 @@ async def settled(path: Path, timeout: float = 5.0, interval: float = 0.3) -> bo
     return False
 
 
-def archive(src: Path, store: Path, linkedid: str, started_at: float) -> Archived:
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return -1
+
+
+def archive(src: Path, store: Path, linkedid: str, started_at: float) -> StoredFile:
     """Move into <store>/<yyyy>/<mm>/<linkedid>.wav and hash it (runs in a worker thread)."""
     day = datetime.fromtimestamp(started_at or 0, UTC)
     dest = store / f"{day:%Y}" / f"{day:%m}" / f"{linkedid}.wav"
@@ -54,13 +46,17 @@ def archive(src: Path, store: Path, linkedid: str, started_at: float) -> Archive
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(src), dest)
     elif not dest.exists():  # (an earlier attempt, stopped before its commit, moved it already)
-        return Archived("error", error=f"recording {src.name} was not written")
+        return StoredFile("recording", "error", MIME, error=f"recording {src.name} was not written")
     try:
         with wave.open(str(dest)) as w:
             seconds = round(w.getnframes() / w.getframerate(), 2)
     except (wave.Error, EOFError, OSError):
         seconds = None
-    return Archived("ok", str(dest), sha256_of(dest), dest.stat().st_size, seconds)
+    size = dest.stat().st_size
+    if size <= 44:   # a header at most: Asterisk could not write the sound (a full disk)
+        return StoredFile("recording", "error", MIME, str(dest), sha256_of(dest), size, seconds,
+                          error=f"recording {src.name} holds no sound ({size} bytes): was its disk full?")
+    return StoredFile("recording", "ok", MIME, str(dest), sha256_of(dest), size, seconds)
 
 
 def verify(path: str, sha256: str | None) -> bool:

@@ -5,7 +5,7 @@ import asyncio
 from datetime import datetime
 from pathlib import Path
 
-from . import retention
+from recordings import retention
 
 
 async def purge(store, days: dict[str, int], now: datetime, dry_run: bool = False) -> list[dict]:

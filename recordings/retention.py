@@ -5,7 +5,7 @@ import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from hotline.errors import ConfigInvalid
+from core.errors import ConfigInvalid
 
 DEFAULT_DAYS = 180
 

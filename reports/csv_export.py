@@ -11,7 +11,7 @@ import io
 from dataclasses import fields
 from datetime import datetime
 
-from .kpi import KpiRow
+from reports.kpi import KpiRow
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -4,6 +4,8 @@ satisfaction and overdue figures. Pure: ticket rows in, a dict out.
 
 A row is {"created_at": epoch, "category", "department", "district", "status", "satisfaction",
 "due_at"}.
+- events: the period's tickets with those linked as one event (the console's hot topics:
+  `event_of`, the event's first ticket) counted once; tickets without an event are one each.
 - count: tickets created in the period; change: count - previous period's count; change_pct
   is None when the previous count is 0.
 - satisfied_rate: (satisfied + basically_satisfied) / tickets with a follow-up result.
@@ -18,7 +20,7 @@ import csv
 import io
 from collections import Counter
 
-from . import on_time
+from reports import on_time
 
 UNKNOWN = "unclassified"
 CLOSED = {"closed", "answered_on_spot"}
@@ -61,7 +63,8 @@ def build(rows: list[dict], since: float, until: float, now: float, top: int = 1
         depts.setdefault(name, _department(name)).update(figures)
     for d in depts.values():
         d["satisfied_rate"] = round(d["satisfied"] / d["followed_up"], 4) if d["followed_up"] else None
-    return {"from": since, "to": until, "tickets": len(cur), "previous_tickets": len(prev),
+    events = len({r.get("event_of") or r.get("id") or ("row", i) for i, r in enumerate(cur)})
+    return {"from": since, "to": until, "tickets": len(cur), "events": events, "previous_tickets": len(prev),
             "by_category": _top(cur, prev, "category", top), "by_department": _top(cur, prev, "department", top),
             "by_district": _top(cur, prev, "district", top),
             "departments": sorted(depts.values(), key=lambda d: (-d["tickets"], d["department"]))}

@@ -48,6 +48,12 @@ web page; `describe(Definitions(...))` gives it for other thresholds):
   occupancy Erlang C's traffic/agents predicts. Before an agent's first agent_state event its
   state is unknown and not counted; time on a call always counts as busy.
 - A figure whose denominator is zero is None (shown empty), never 0.
+- Missed-call callbacks (漏接电话回拨, `missed_callbacks(events)`, beside the rows): missed =
+  abandoned calls the ACD put on the callback list (missed_listed); called_back_30m = those a
+  callback reached (callback_done) within 30 minutes of the listing; got_through = those ended
+  because the citizen got through on a later call (callback_cancelled); rate_30m =
+  called_back_30m / (missed - got_through): a citizen who reached an agent by themselves needed
+  no call. An abandoned call stays abandoned in the figures above when its callback connects.
 """
 from __future__ import annotations
 
@@ -59,7 +65,7 @@ from datetime import datetime, timedelta
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from . import events as ev
+from core import events as ev
 
 GROUP_KEYS = ("department", "language", "agent", "queue")
 INTERVALS = (900, 1800, 3600, 86400)  # must divide a day so that intervals start at midnight
@@ -200,7 +206,8 @@ def _fold_calls(events: list[ev.Event]) -> dict[str, _Call]:
             c.ivr = True
         elif e.kind == ev.QUEUE_JOIN and c.joined is None:
             c.joined = e.ts
-        elif e.kind == ev.AGENT_CONNECT and c.connected is None:
+        elif e.kind == ev.AGENT_CONNECT and c.connected is None and c.abandon_at is None:
+            # (a connect after an abandon is the missed call's callback: the call stays abandoned)
             c.connected, c.dims["agent"] = e.ts, e.agent
         elif e.kind == ev.QUEUE_ABANDON and c.abandon_at is None:
             c.abandon_at = e.ts
@@ -360,3 +367,21 @@ def _finish(r: KpiRow) -> None:
         r.agent_paused_s = r.agent_paused_s or 0.0
         r.agents_logged_in = r.agent_logged_in_s / r.interval_s
         r.occupancy = _ratio(r.agent_busy_s, r.agent_busy_s + r._available_s)
+
+
+def missed_callbacks(events: Iterable[ev.Event], within_s: float = 1800.0) -> dict:
+    """The share of missed calls called back within `within_s` (see the module's definitions)."""
+    listed: dict[str, float] = {}
+    reached: dict[str, float] = {}
+    through: set[str] = set()
+    for e in events:
+        if e.kind == ev.MISSED_LISTED:
+            listed.setdefault(e.linkedid, e.ts)
+        elif e.kind == ev.CALLBACK_DONE and e.linkedid in listed:
+            reached.setdefault(e.linkedid, e.ts)
+        elif e.kind == ev.CALLBACK_CANCELLED and e.linkedid in listed:
+            through.add(e.linkedid)
+    soon = sum(1 for lid, ts in reached.items() if ts - listed[lid] <= within_s)
+    due = len(listed) - len(through)
+    return {"missed": len(listed), "called_back": len(reached), "called_back_30m": soon,
+            "got_through": len(through), "rate_30m": round(soon / due, 4) if due else None}

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from . import events as ev
-from . import kpi, wallboard
+from core import events as ev
+from reports import kpi, wallboard
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ class Live:
         self._kpi_cache: tuple[int, kpi.KpiRow | None] = (-1, None)
         self.loaded = False
         self.changed_at = 0.0   # when the newest event arrived (update latency is measured from it)
+        self.nodes: list[dict] | None = None   # a cluster's nodes (None: a single node)
 
     def _midnight(self, now: float) -> float:
         local = datetime.fromtimestamp(now, self.tz)
@@ -35,7 +36,7 @@ class Live:
 
     def on_event(self, e: ev.Event) -> None:
         self.changed_at = self.clock()
-        if e.ts >= self.day_start:
+        if _counts(e) and e.ts >= self.day_start:
             self.events.append(e)
         self._changed.set()
 
@@ -47,9 +48,17 @@ class Live:
         self._kpi_cache = (len(self.events), row)
         return row
 
+    def set_nodes(self, nodes: list[dict]) -> None:
+        """A cluster's nodes and their health (hotline/app.py reads them from the proxy)."""
+        self.nodes = nodes
+        self.changed_at = self.clock()
+        self._changed.set()
+
     def board(self) -> dict:
         out = wallboard.build(self.snapshot(), self.today(), self.thresholds)
         out["changed_at"] = self.changed_at
+        if self.nodes is not None:
+            out["nodes"] = self.nodes
         return out
 
     def listen(self) -> asyncio.Queue:
@@ -74,11 +83,12 @@ class Live:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5)
         seen = {(e.ts, e.kind, e.linkedid, e.agent) for e in self.events}
-        self.events[:0] = [e for e in earlier if (e.ts, e.kind, e.linkedid, e.agent) not in seen]
+        self.events[:0] = [e for e in earlier if _counts(e) and (e.ts, e.kind, e.linkedid, e.agent) not in seen]
         self.loaded = True
         while True:
             try:
-                await asyncio.wait_for(self._changed.wait(), 2.0)   # and a tick for the clocks on screen
+                async with asyncio.timeout(2.0):  # and a tick for the clocks on screen
+                    await self._changed.wait()
             except TimeoutError:
                 pass
             self._changed.clear()
@@ -92,3 +102,9 @@ class Live:
                         q.get_nowait()   # a slow screen gets the newest board, not a backlog
                     q.put_nowait(board)
             await asyncio.sleep(self.min_interval)
+
+
+def _counts(e: ev.Event) -> bool:
+    """Whether the wall's figures (today's calls) read this event: the rest is not kept, so
+    a day of agent state changes costs no memory here (the KPI pages read the log)."""
+    return bool(e.linkedid) and e.kind not in (ev.AGENT_STATE, ev.CALLBACK_DONE)

@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from . import events as ev
+from core import events as ev
 
 _UNSAFE = re.compile(r"[|\x00-\x1f\x7f]")
 

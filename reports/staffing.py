@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from . import erlang
-from .kpi import KpiRow
+from reports import erlang
+from reports.kpi import KpiRow
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from .kpi import KpiRow
+from reports.kpi import KpiRow
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,10 @@ if ! psql -h 127.0.0.1 -U postgres -d postgres -c 'select 1' >/dev/null 2>&1; th
   pg_ctlcluster --skip-systemctl-redirect "$ver" main reload
   sleep 1
 fi
-if ! psql -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null 2>&1; then
-  psql -h 127.0.0.1 -U postgres -d postgres -q -c 'create database test'
-fi
-echo "postgres: ready (127.0.0.1:5432, database test)"
+# `test`: the PostgreSQL half of the suite; `test_faults`: the fault matrix, run beside it
+for db in test test_faults; do
+  if ! psql -h 127.0.0.1 -U postgres -d "$db" -c 'select 1' >/dev/null 2>&1; then
+    psql -h 127.0.0.1 -U postgres -d postgres -q -c "create database $db"
+  fi
+done
+echo "postgres: ready (127.0.0.1:5432, databases test, test_faults)"

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from hours.calendar import add_working_days
 from hours.model import Calendar
 
-from .workflow import Category
+from tickets.workflow import Category
 
 # The seed: consultations are answered within a working day, departments answer in 7 to 14.
 DEFAULT_DAYS: dict[str, int] = {
@@ -89,3 +89,24 @@ def working_days_late(due: date, today: date, cal: Calendar | None = None) -> in
         if day <= today:
             n += 1
     return n
+
+
+def working_days_left(due: date, today: date, cal: Calendar | None = None) -> int:
+    """The countdown a department reads: working days from today to the due date (0 when due
+    today), negative when late (-1 the first working day after it)."""
+    cal = _cal(cal)
+    if today > due:
+        return -working_days_late(due, today, cal)
+    n, day = 0, today
+    while True:
+        day = add_working_days(day, 1, cal)
+        if day > due:
+            return n
+        n += 1
+
+
+def extend(due: datetime, days: int, cal: Calendar | None = None) -> datetime:
+    """A due moment moved `days` working days on (an approved extension), end of that day."""
+    cal = _cal(cal)
+    day = add_working_days(local_date(due, cal), days, cal)
+    return datetime.combine(day, time.max, tzinfo=ZoneInfo(cal.timezone)).astimezone(UTC)

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
-from hotline.errors import HotlineError, NotFound
+from core.errors import HotlineError, NotFound
 
-from .models import ProviderSuspension, Ticket, TicketHistory
-from .store import Store
+from db.models import ProviderSuspension, Ticket, TicketHistory
+from db.database import Database
 
 IN_A_ROW = 3
 
@@ -20,7 +20,7 @@ class ProviderSuspended(HotlineError):
 
 
 class Providers:
-    def __init__(self, store: Store, providers: set[str]):
+    def __init__(self, store: Database, providers: set[str]):
         self.store, self.providers = store, set(providers)
 
     async def suspended(self, department: str) -> dict | None:

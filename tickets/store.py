@@ -5,80 +5,40 @@ import hashlib
 import itertools
 import logging
 import secrets
+from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Select, bindparam, func, insert, select, text, update
-from sqlalchemy.exc import IntegrityError, OperationalError, InterfaceError, DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.exc import IntegrityError
 
 from calls.record import CallRecord
-from hotline.errors import BadRequest, DatabaseUnavailable, NotFound
+from core.errors import BadRequest, DatabaseUnavailable, NotFound
+from tickets import work_orders
+from db.database import DB_ERRORS, Database, _iso, _ts
 
-from .models import AccessAudit, ApiToken, Attachment, CallRecord as CallRow, CallerPref, Ticket
+from db.models import AccessAudit, ApiToken, Attachment, CallRecord as CallRow, CallerPref, Ticket
 
 log = logging.getLogger(__name__)
 
 ROLES = ("agent", "supervisor", "department", "ops", "auditor")
-DB_ERRORS = (OperationalError, InterfaceError, DBAPIError, OSError, ConnectionError)
-# the database is away (retry later), as opposed to a bug or a schema problem (fail loudly)
-UNREACHABLE = (OperationalError, InterfaceError, OSError, ConnectionError)
-
-
-def _ts(epoch: float | None) -> datetime | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
-
-
-def _iso(dt: datetime | None) -> str | None:
-    if dt is None:
-        return None
-    if dt.tzinfo is None:  # SQLite returns naive values; everything is stored in UTC
-        return dt.isoformat() + "+00:00"  # what .replace(tzinfo=UTC).isoformat() says, without the copy
-    return dt.isoformat()
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class Store:
+_CALLER_LANGUAGE = select(CallerPref.language).where(CallerPref.caller == bindparam("caller"))
+
+
+class Store(Database):
+    """Call records, tickets, attachments and tokens (the workflow's transitions included)."""
+
     def __init__(self, url: str):
-        self.url = url
-        if url.startswith("sqlite"):
-            path = url.split("///", 1)[-1]
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: AsyncEngine = create_async_engine(url, connect_args={"timeout": 30})
-        else:
-            self.engine = create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        super().__init__(url)
         # async (session, ticket id, history entry, now) callables run inside every workflow
         # transition's transaction, set by the composition root: what they write (a scheduled
         # survey call) commits with the ticket's change or not at all
         self.in_transition: list = []
-
-    async def close(self) -> None:
-        await self.engine.dispose()
-
-    async def migrate(self) -> None:
-        cfg = Config(str(Path(__file__).with_name("alembic.ini")))
-
-        def upgrade(conn):
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-
-        async with self.engine.begin() as conn:
-            await conn.run_sync(upgrade)
-
-    async def ping(self) -> bool:
-        try:
-            async with self.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-            return True
-        except DB_ERRORS:
-            return False
 
     # -- call records -> tickets ------------------------------------------------
     @staticmethod
@@ -90,12 +50,16 @@ class Store:
             wait_seconds=rec.wait_seconds, agent=rec.agent, talk_seconds=rec.talk_seconds, queue=rec.queue,
             recording=rec.recording, disposition=str(rec.disposition), fallback=rec.fallback,
             hangup_cause=rec.hangup_cause, callback_requested=rec.callback_requested,
-            channel=rec.channel, journal=journal)
+            channel=rec.channel, journal=journal, transfers=list(getattr(rec, "transfers", []) or []),
+            trunk=rec.trunk, raw_caller=rec.raw_caller,
+            raw_dialed=rec.raw_dialed, sip_call_id=rec.sip_call_id, sip_response=rec.sip_response,
+            rating=getattr(rec, "rating", None))
         # a voicemail is work for the department's next working day: call the citizen back
         category = "callback_needed" if (rec.voicemail or rec.callback_requested) else None
+        channel = "fax" if getattr(rec, "fax", None) else "voicemail" if getattr(rec, "voicemail", None) else "phone"
         ticket = dict(linkedid=rec.linkedid, caller=rec.caller, dialed=rec.dialed, language=rec.language,
                       department=rec.department, category=category, status="new", created_at=now, updated_at=now,
-                      due_at=_ts(rec.due_at) if getattr(rec, "due_at", None) else None)
+                      due_at=_ts(rec.due_at) if getattr(rec, "due_at", None) else None, channel=channel)
         return call, ticket
 
     async def ingest_many(self, items: list[tuple]) -> dict[str, tuple[int, bool]]:
@@ -123,6 +87,8 @@ class Store:
                         await s.execute(insert(Attachment), extra)
                     await self._remember_languages(s, [rec for lid, (rec, _) in unique.items()
                                                        if result.get(lid, (0, False))[1]], now)
+                    await work_orders.opened(s, [(result[lid][0], rec) for lid, (rec, _) in unique.items()
+                                                 if result.get(lid, (0, False))[1]], now)
                 return result
         except IntegrityError:
             # another writer stored some of them meanwhile: fall back to one by one
@@ -138,17 +104,19 @@ class Store:
         if not latest:
             return
         known = set((await s.execute(select(CallerPref.caller).where(CallerPref.caller.in_(list(latest))))).scalars())
-        for caller, lang in latest.items():
-            if caller in known:
-                await s.execute(update(CallerPref).where(CallerPref.caller == caller)
-                                .values(language=lang, updated_at=now))
-            else:
-                s.add(CallerPref(caller=caller, language=lang, updated_at=now))
+        # one bulk UPDATE by key and one bulk INSERT for the batch, not a statement per caller
+        old = [{"caller": c, "language": lang, "updated_at": now} for c, lang in latest.items() if c in known]
+        new = [{"caller": c, "language": lang, "updated_at": now} for c, lang in latest.items() if c not in known]
+        if old:
+            await s.execute(update(CallerPref), old)
+        if new:
+            await s.execute(insert(CallerPref), new)
 
     async def caller_language(self, caller: str) -> str | None:
+        # every call's menu asks: a Core connection and one reused statement, no ORM session
         try:
-            async with self.sessions() as s:
-                return await s.scalar(select(CallerPref.language).where(CallerPref.caller == caller))
+            async with self.engine.connect() as c:
+                return (await c.execute(_CALLER_LANGUAGE, {"caller": caller})).scalar()
         except DB_ERRORS:
             return None  # the menu works without it
 
@@ -182,6 +150,7 @@ class Store:
                 s.add(t)
                 await s.flush()
                 await self._remember_languages(s, [rec], now)
+                await work_orders.opened(s, [(t.id, rec)], now)
                 return t.id, True
         except IntegrityError:
             async with self.sessions() as s:
@@ -203,17 +172,19 @@ class Store:
             # (and identity-mapping) two ORM objects per row was most of the page's cost
             async with self.engine.connect() as conn:
                 rows = (await conn.execute(q, {k: v for k, v in params.items() if v is not None})).all()
+                calls = await work_orders.calls_of(conn, [r[0] for r in rows])
         except DB_ERRORS as e:
             raise DatabaseUnavailable(f"database unavailable: {type(e).__name__}") from e
-        return [_list_json(r) for r in rows]
+        return work_orders.with_calls([_list_json(r) for r in rows], calls)
 
     async def ticket(self, ticket_id: int) -> dict:
         async with self.sessions() as s:
             row = (await s.execute(select(Ticket, CallRow).outerjoin(CallRow, CallRow.linkedid == Ticket.linkedid)
                                    .where(Ticket.id == ticket_id))).first()
-        if row is None:
-            raise NotFound(f"no ticket {ticket_id}")
-        return ticket_json(*row)
+            if row is None:
+                raise NotFound(f"no ticket {ticket_id}")
+            calls = await work_orders.calls_of(s, [ticket_id])
+        return work_orders.with_calls([ticket_json(*row)], calls)[0]
 
     async def call_record(self, linkedid: str) -> dict | None:
         """The stored call record, journal included (for audits and tests)."""
@@ -286,7 +257,8 @@ class Store:
             q = q.where(Ticket.department == department)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(q.order_by(Ticket.created_at, Ticket.id).limit(limit))).all()
-        return [_list_json(r) for r in rows]
+            calls = await work_orders.calls_of(conn, [r[0] for r in rows])
+        return work_orders.with_calls([_list_json(r) for r in rows], calls)
 
     async def count_calls(self) -> int:
         async with self.sessions() as s:
@@ -322,7 +294,7 @@ class Store:
 
     @staticmethod
     def _wf_state(t: Ticket, call_agent: str | None, now: datetime, cal):
-        from . import deadlines as dl, workflow as wf
+        from tickets import deadlines as dl, workflow as wf
         if t.status not in {x.value for x in wf.Status}:
             raise wf.TransitionRefused(f"ticket {t.id} is {t.status}: not a workflow status", status=t.status)
         held = t.status in wf.HELD_BY_DEPARTMENT
@@ -334,7 +306,7 @@ class Store:
 
     @staticmethod
     def _wf_json(t: Ticket, call_agent: str | None, now: datetime, cal) -> dict:
-        from . import deadlines as dl, workflow as wf
+        from tickets import deadlines as dl, workflow as wf
         deadline = None
         if t.status in wf.HELD_BY_DEPARTMENT and t.due_at is not None:
             deadline = dl.state_at(t.due_at, now, cal)
@@ -349,16 +321,22 @@ class Store:
         return (await s.execute(select(Ticket, CallRow.agent).outerjoin(CallRow, CallRow.linkedid == Ticket.linkedid)
                                 .where(Ticket.id == ticket_id))).first()
 
-    async def transition(self, ticket_id: int, action: str, actor: str, role: str, *,
-                         now: datetime | None = None, calendar=None, **args) -> dict:
+    async def transition(self, ticket_id: int, action: str, actor, role: str, *,
+                         now: datetime | None = None, calendar=None, due_days: int | None = None,
+                         extra_details: dict | None = None, due: datetime | None = None,
+                         **args) -> dict:
         """Apply a workflow action: guard and act in one transaction, with its history row.
         Refuses (stale-update) when the ticket changed between the read and the write.
         Returns the ticket's workflow view plus the history entry and the actions now
-        available to the same actor."""
-        from . import deadlines as dl, workflow as wf
-        from .models import TicketHistory
+        available to the same actor. A dispatch may set its deadline (`due_days`, working days:
+        the dispatch catalogue's) instead of the category's, or be given as `due` (the console's
+        decisions on objections: a fresh deadline after a reassignment, the same one when the
+        ticket goes back); `extra_details` join the history row."""
+        from tickets import deadlines as dl, workflow as wf
+        from db.models import TicketHistory
         act = wf.parse_action(action, args)
-        who = wf.Actor.of(actor, role)
+        # a person (wf.Actor with their agent line as alias) or a token's name
+        who = actor if isinstance(actor, wf.Actor) else wf.Actor.of(actor, role)
         now = self._wf_now(now)
         cal = self._wf_calendar(calendar)
         try:
@@ -369,6 +347,9 @@ class Store:
                 t, call_agent = row
                 read_status, read_updated = t.status, t.updated_at
                 before = self._wf_state(t, call_agent, now, cal)
+                if t.owner is None and who.role == "agent" and who.is_(before.owner):
+                    # the person who took the call acts first: they, not their line, own the case
+                    before = replace(before, owner=who.name)
                 after, entry = wf.apply(before, act, who)
                 values = dict(status=after.status.value, department=after.department, category=after.category,
                               district=after.district,
@@ -376,11 +357,19 @@ class Store:
                               satisfaction=after.satisfaction, updated_at=now)
                 if before.owner and t.owner is None:  # the call's agent, written down now
                     entry.details.setdefault("owner", before.owner)
+                entry.details.update(extra_details or {})
+                if act.name is wf.Act.MERGE:
+                    await work_orders._merge(s, t, act.args["into"], who.name, who.role, now)
+                    values["merged_into"] = act.args["into"]
                 if act.name is wf.Act.DISPATCH:
                     # the deadline runs from the day the ticket was created, or last reopened
                     start = await s.scalar(select(func.max(TicketHistory.at)).where(
                         TicketHistory.ticket_id == ticket_id, TicketHistory.action == wf.Act.REOPEN.value))
-                    due = dl.due_at(start or t.created_at, after.category, cal, getattr(self, "deadline_days", None))
+                    days = getattr(self, "deadline_days", None)
+                    if due_days is not None:
+                        days = {**(days or {}), after.category: due_days}
+                    due = due or dl.due_at(start or t.created_at, after.category, cal, days)
+                    values["matter"] = act.args.get("matter")
                     values["due_at"] = due
                     entry.details["due_at"] = _iso(due)
                 res = await s.execute(
@@ -423,7 +412,7 @@ class Store:
 
     async def history(self, ticket_id: int) -> list[dict]:
         """Every workflow change of the ticket, oldest first."""
-        from .models import TicketHistory
+        from db.models import TicketHistory
         try:
             async with self.sessions() as s:
                 if await s.scalar(select(Ticket.id).where(Ticket.id == ticket_id)) is None:
@@ -440,7 +429,7 @@ class Store:
                       calendar=None) -> list[dict]:
         """The department's late tickets (dispatched or accepted, due date passed), the
         longest late first; with warnings=True also those due within 1 working day."""
-        from . import deadlines as dl, workflow as wf
+        from tickets import deadlines as dl, workflow as wf
         now = self._wf_now(now)
         cal = self._wf_calendar(calendar)
         q = (select(Ticket, CallRow.agent).outerjoin(CallRow, CallRow.linkedid == Ticket.linkedid)
@@ -470,13 +459,19 @@ class Store:
                 ApiToken.token_hash == hash_token(token), ApiToken.revoked.is_(False)))).first()
         return (row[0], row[1]) if row else None
 
+# The work order's content (tickets/content.py), in the order a ticket's JSON gives it, after
+# the call's fields and the owner
+CONTENT = ("subject", "description", "address", "street", "contact_name", "callback_number", "confidential",
+           "urgency", "channel", "matter", "merged_into", "version")
+
 # What a ticket list reads: the ticket and its call's columns (not the call's journal, which
 # can be long), in the order of ticket_json's fields.
 _LIST_COLUMNS = (Ticket.id, Ticket.linkedid, Ticket.caller, Ticket.dialed, Ticket.language, Ticket.department,
                  Ticket.category, Ticket.district, Ticket.status, Ticket.created_at, CallRow.linkedid,
                  CallRow.ivr_path, CallRow.wait_seconds, CallRow.agent, CallRow.talk_seconds, CallRow.recording,
                  CallRow.disposition, CallRow.fallback, CallRow.callback_requested, Ticket.due_at, CallRow.node,
-                 CallRow.started_at, CallRow.answered_at, CallRow.ended_at)
+                 CallRow.started_at, CallRow.answered_at, CallRow.ended_at, CallRow.trunk, Ticket.owner,
+                 CallRow.transfers, *(getattr(Ticket, name) for name in CONTENT))
 
 
 def _list_query(caller: bool, dialed: bool, linkedid: bool) -> Select:
@@ -500,7 +495,7 @@ def _list_json(r) -> dict:
     """One row of _LIST_COLUMNS as ticket_json would give it (a test holds them equal)."""
     (tid, linkedid, caller, dialed, language, department, category, district, status, created_at, call,
      ivr_path, wait, agent, talk, recording, disposition, fallback, callback, due_at, node,
-     started_at, answered_at, ended_at) = r
+     started_at, answered_at, ended_at, trunk, owner, transfers) = r[:27]
     if call is None:  # no call record (outer join): the defaults ticket_json gives
         ivr_path, fallback, callback = [], False, False
     return {
@@ -509,7 +504,9 @@ def _list_json(r) -> dict:
         "created_at": _iso(created_at), "ivr_path": ivr_path, "wait_seconds": wait, "agent": agent,
         "talk_seconds": talk, "recording": recording, "disposition": disposition, "fallback": fallback,
         "callback_requested": callback, "due_at": _iso(due_at), "node": node, "started_at": _iso(started_at),
-        "answered_at": _iso(answered_at), "ended_at": _iso(ended_at),
+        "answered_at": _iso(answered_at), "ended_at": _iso(ended_at), "trunk": trunk, "owner": owner or agent,
+        "transfers": transfers or [],
+        **{name: (bool(v) if name == "confidential" else v) for name, v in zip(CONTENT, r[27:])},
     }
 
 
@@ -531,13 +528,17 @@ def ticket_json(t: Ticket, c: CallRow | None) -> dict:
         "started_at": _iso(c.started_at) if c else None,
         "answered_at": _iso(c.answered_at) if c else None,
         "ended_at": _iso(c.ended_at) if c else None,
+        "trunk": c.trunk if c else None,
+        "owner": t.owner or (c.agent if c else None),
+        "transfers": (c.transfers or []) if c else [],
+        **{name: (bool(getattr(t, name)) if name == "confidential" else getattr(t, name)) for name in CONTENT},
     }
 
 
 async def digest_rows(store: Store, since: float, until: float) -> list[dict]:
     """Tickets created in [since, until) (the digest's input, see reports/digest.py)."""
     q = (select(Ticket.created_at, Ticket.category, Ticket.department, Ticket.status, Ticket.satisfaction,
-                Ticket.due_at, Ticket.district)
+                Ticket.due_at, Ticket.district, Ticket.id, Ticket.event_of)
          .where(Ticket.created_at >= _ts(since), Ticket.created_at < _ts(until)))
     async with store.sessions() as s:
         rows = (await s.execute(q)).all()
@@ -546,13 +547,14 @@ async def digest_rows(store: Store, since: float, until: float) -> list[dict]:
             return None
         return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
     return [{"created_at": epoch(r[0]), "category": r[1], "department": r[2], "status": r[3],
-             "satisfaction": r[4], "due_at": epoch(r[5]), "district": r[6]} for r in rows]
+             "satisfaction": r[4], "due_at": epoch(r[5]), "district": r[6], "id": r[7], "event_of": r[8]}
+            for r in rows]
 
 
 async def dispatch_history(store: Store, since: float, until: float) -> list[dict]:
     """The dispatches made in [since, until) and every dispatch, reply and return of their
     tickets, whenever made (the digest's on-time figures, see reports/on_time.py)."""
-    from .models import TicketHistory
+    from db.models import TicketHistory
     actions = ("dispatch", "reply", "return")
     dispatched = (select(TicketHistory.ticket_id)
                   .where(TicketHistory.action == "dispatch", TicketHistory.at >= _ts(since),

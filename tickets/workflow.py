@@ -52,7 +52,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from hotline.errors import BadRequest, Forbidden, HotlineError
+from core.errors import BadRequest, Forbidden, HotlineError
 
 
 class Status(StrEnum):
@@ -65,6 +65,7 @@ class Status(StrEnum):
     INFORMED = "informed"        # the caller was told the answer
     FOLLOW_UP = "follow_up"      # satisfaction asked and recorded
     CLOSED = "closed"
+    MERGED = "merged"            # a repeat call of a case: its calls moved to the ticket named in merged_into
 
 
 class Act(StrEnum):
@@ -79,6 +80,7 @@ class Act(StrEnum):
     REOPEN = "reopen"
     ESCALATE = "escalate"
     SUPERVISE = "supervise"
+    MERGE = "merge"              # into another open ticket about the same matter (重复诉求并单)
 
 
 class Category(StrEnum):
@@ -100,7 +102,7 @@ ROLES = ("agent", "supervisor", "department", "ops", "auditor")
 # Statuses in which a department holds the ticket: its deadline runs, it can be late.
 HELD_BY_DEPARTMENT = frozenset({Status.DISPATCHED, Status.ACCEPTED})
 
-_OPEN = tuple(s for s in Status if s is not Status.CLOSED)
+_OPEN = tuple(s for s in Status if s not in (Status.CLOSED, Status.MERGED))
 
 # action -> {from status: to status}; an action missing for a status is refused there.
 TRANSITIONS: dict[Act, dict[Status, Status]] = {
@@ -115,6 +117,7 @@ TRANSITIONS: dict[Act, dict[Status, Status]] = {
     Act.REOPEN: {Status.CLOSED: Status.NEW},
     Act.ESCALATE: {s: s for s in _OPEN},
     Act.SUPERVISE: {s: s for s in HELD_BY_DEPARTMENT},
+    Act.MERGE: {Status.NEW: Status.MERGED, Status.RETURNED: Status.MERGED},
 }
 
 WHO: dict[Act, frozenset[str]] = {
@@ -129,6 +132,7 @@ WHO: dict[Act, frozenset[str]] = {
     Act.REOPEN: frozenset({"supervisor"}),
     Act.ESCALATE: frozenset({"agent", "supervisor"}),
     Act.SUPERVISE: frozenset({"supervisor"}),
+    Act.MERGE: frozenset({"agent", "supervisor"}),
 }
 
 
@@ -179,6 +183,10 @@ class Actor:
     name: str
     role: str
     department: str | None = None  # for the department role
+    aliases: tuple[str, ...] = ()  # other names of the same person: their agent line ("agent1002")
+
+    def is_(self, name: str | None) -> bool:
+        return name is not None and (name == self.name or name in self.aliases)
 
     @classmethod
     def of(cls, name: str, role: str) -> Actor:
@@ -231,6 +239,12 @@ def _choice(values: type[StrEnum]):
     return check
 
 
+def _ticket(name: str, v: Any) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 < v < 2**31:
+        raise BadRequest(f"{name} must be a ticket id")
+    return v
+
+
 def _department(name: str, v: Any) -> str:
     if not isinstance(v, str) or not _DEPT.match(v):
         raise BadRequest(f"{name} must be a department code (a-z, 0-9, _ or -, at most 32)")
@@ -241,7 +255,8 @@ def _department(name: str, v: Any) -> str:
 ARGS: dict[Act, tuple[dict, dict]] = {
     Act.ANSWER_ON_SPOT: ({}, {"text": _text(_LONG), "category": _choice(Category), "district": _text(64)}),
     Act.DISPATCH: ({"department": _department, "category": _choice(Category)},
-                   {"note": _text(_SHORT), "district": _text(64)}),
+                   {"note": _text(_SHORT), "district": _text(64), "matter": _text(64),
+                    "override_reason": _text(_SHORT)}),
     Act.ACCEPT: ({}, {"note": _text(_SHORT)}),
     Act.RETURN: ({"reason": _text(_SHORT)}, {}),
     Act.REPLY: ({"text": _text(_LONG)}, {}),
@@ -251,6 +266,7 @@ ARGS: dict[Act, tuple[dict, dict]] = {
     Act.REOPEN: ({"reason": _text(_SHORT)}, {}),
     Act.ESCALATE: ({"reason": _text(_SHORT)}, {}),
     Act.SUPERVISE: ({"note": _text(_SHORT)}, {}),
+    Act.MERGE: ({"into": _ticket}, {"note": _text(_SHORT)}),
 }
 
 
@@ -297,7 +313,7 @@ def check(state: TicketState, act: Act, actor: Actor) -> None:
         possible = ", ".join(s.value for s in targets) or "nowhere"
         raise TransitionRefused(f"cannot {act} a ticket that is {status} ({act} is possible from: {possible})",
                                 action=str(act), status=str(status))
-    if actor.role == "agent" and state.owner and actor.name != state.owner:
+    if actor.role == "agent" and state.owner and not actor.is_(state.owner):
         raise NotOwner(f"ticket is owned by agent {state.owner}; {actor.name} may not {act} it",
                        action=str(act), owner=state.owner)
     if actor.role == "department" and (not state.department or actor.department != state.department):

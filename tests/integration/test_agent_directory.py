@@ -13,11 +13,10 @@ import sys
 import aiohttp
 
 from acd.softphones import Softphones
-from hotline.asterisk import process, secrets
-from hotline.settings import Agent, Skill
+from asterisk_conf import process, secrets
+from core.centre import Agent, Skill
 
-from .conftest import call, registered, ticket_for
-from .test_acd import until
+from .conftest import call, registered, ticket_for, until
 
 
 async def _endpoint(s, name: str) -> str:
@@ -77,7 +76,7 @@ async def test_agent_added_from_the_cli_is_picked_up_and_routed_to(hotline, driv
                                 env={**_env(), **env_config})
     assert r.returncode == 0, r.stderr
     await until(lambda: "2006" in acd.agents, 15, "the engine to see agent 2006")
-    acd.agent_action("2006", "login", by="test")
+    await acd.agent_action("2006", "login", by="test")
     try:
         t = await ticket_for(hotline.store, await call(driver, s, "12329", talk=2))
         # a Local line added at run time: no dialplan reload, the engine set its globals

@@ -1,26 +1,9 @@
 """Faxes on real Asterisk (spandsp): SendFAX from a simulated machine into ReceiveFAX."""
 from __future__ import annotations
 
-import os
 import re
 
-from PIL import Image, ImageDraw
-
-from .conftest import ticket_for
-
-
-def make_tiff(path, pages: int) -> None:
-    """A G4 TIFF as fax machines send: 1728 px wide, 204x196 dpi, text on every page."""
-    images = []
-    for n in range(pages):
-        im = Image.new("1", (1728, 2100), 1)
-        d = ImageDraw.Draw(im)
-        for row in range(0, 2000, 60):
-            d.text((80, 40 + row), f"12345 hotline test fax - page {n + 1} of {pages} - line {row // 60}", fill=0)
-        d.rectangle((60, 20, 1660, 2080), outline=0, width=4)
-        images.append(im)
-    images[0].save(path, compression="group4", save_all=True, append_images=images[1:], dpi=(204, 196))
-    os.chmod(path, 0o644)
+from .conftest import fax_call, make_tiff, ticket_for
 
 
 async def test_multipage_fax_becomes_a_ticket_with_a_pdf(hotline, driver):
@@ -46,10 +29,3 @@ async def test_fax_cut_off_halfway_is_marked_partial(hotline, driver):
     [att] = [a for a in await hotline.store.attachments(t["id"]) if a["kind"] == "fax"]
     assert att["status"] == "partial" and 1 <= att["pages"] < 4, att
     assert "partial fax" in att["error"]
-
-
-async def fax_call(driver, s, tif: str, cut: float = 0) -> str:
-    from hotline.dialer import SimCall, new_linkedid, originate
-    linkedid = new_linkedid(s.node)
-    await originate(driver, SimCall(to=s.centre.fax_number, caller="02087654321", fax=tif, cut=cut), linkedid)
-    return linkedid

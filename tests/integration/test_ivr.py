@@ -11,8 +11,8 @@ import time
 from sqlalchemy import delete, select
 
 from ivr import words
-from tickets.kb import ivr_tags
-from tickets.models import KbEntry
+from kb.store import ivr_tags
+from db.models import KbEntry
 
 from .conftest import call, ticket_for
 

@@ -9,7 +9,7 @@ import aiohttp
 
 from recordings import purge
 
-from .conftest import call, ticket_for
+from .conftest import call, http_login, person, ticket_for
 
 
 async def test_recording_access_is_audited_verified_and_role_checked(hotline, driver):
@@ -31,10 +31,14 @@ async def test_recording_access_is_audited_verified_and_role_checked(hotline, dr
             f.write(b"\x00" * 64)
         async with http.get(url, headers={"Authorization": f"Bearer {agent}"}) as r:
             assert r.status == 409 and (await r.json())["error"] == "recording-tampered"
-        # the playback page carries no data: it fetches the content with the user's token
-        async with http.get(f"{s.http_url}/play/{rec['id']}") as r:
+        # the playback page needs a session and carries no data: it fetches the content with it
+        async with http.get(f"{s.http_url}/play/{rec['id']}", allow_redirects=False) as r:
+            assert r.status == 303 and r.headers["Location"].startswith("/login")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:  # an IP host
+        await http_login(browser, s.http_url, await person(hotline, "agent", agent="1002"))
+        async with browser.get(f"{s.http_url}/play/{rec['id']}") as r:
             page = await r.text()
-            assert r.status == 200 and "/api/v1/attachments/" in page and "Authorization" in page
+            assert r.status == 200 and "/api/v1/attachments/" in page and "RIFF" not in page
     log = await hotline.store.audit_log(rec["id"])
     assert [(e["actor"], e["allowed"]) for e in reversed(log)] == [("agent1002", True), ("ops-1", False),
                                                                    ("agent1002", False)]

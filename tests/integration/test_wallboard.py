@@ -3,36 +3,22 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 from pathlib import Path
 
 import aiohttp
-import pytest
-from playwright.async_api import async_playwright
 
-from .conftest import call, ticket_for
+from .conftest import browser_login, call, person, ticket_for
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("HOTLINE_ARTIFACTS", Path(__file__).resolve().parents[2] / "build" / "artifacts"))
-
-
-@pytest.fixture()
-async def browser():
-    assert Path(CHROMIUM).exists(), "chromium is not installed (scripts/bootstrap.sh installs it)"
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        await b.close()
 
 
 async def test_wallboard_updates_live_while_calls_wait_and_are_answered(hotline, driver, browser, request):
     s, acd = hotline.settings, hotline.engine.acd
-    sup = await hotline.store.create_token("supervisor", "wall")
-    page = await browser.new_page(viewport={"width": 1600, "height": 1000})
-    await page.goto(f"{s.http_url}/wallboard#token={sup}")
+    page = await browser.new_page(viewport={"width": 1600, "height": 1000}, bypass_csp=True)
+    await browser_login(page, s.http_url, await person(hotline, "supervisor"), "/wallboard")
     await page.wait_for_function("Number(document.body.dataset.updates || 0) >= 1", timeout=10_000)
     before = int(await page.text_content("#offered"))
-    acd.agent_action("1006", "pause", "meal", by="test")
+    await acd.agent_action("1006", "pause", "meal", by="test")
     try:
         ids = [await call(driver, s, "12358", caller=f"1590000000{i}", talk=12, wait=0.5) for i in range(2)]
         # both calls wait for prices (Mandarin); the board shows them without a reload
@@ -46,7 +32,7 @@ async def test_wallboard_updates_live_while_calls_wait_and_are_answered(hotline,
         await page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000
     finally:
-        acd.agent_action("1006", "unpause", by="test")
+        await acd.agent_action("1006", "unpause", by="test")
     await page.wait_for_function("document.getElementById('waiting').textContent === '0'", timeout=20_000)
     for lid in ids:
         await ticket_for(hotline.store, lid)
@@ -58,9 +44,8 @@ async def test_wallboard_updates_live_while_calls_wait_and_are_answered(hotline,
 
 async def test_wallboard_refuses_a_wrong_role_and_asks_again(hotline, browser):
     s = hotline.settings
-    dept = await hotline.store.create_token("department", "tax")
-    page = await browser.new_page()
-    await page.goto(f"{s.http_url}/wallboard#token={dept}")
+    page = await browser.new_page(bypass_csp=True)   # the test waits with page scripts of its own
+    await browser_login(page, s.http_url, await person(hotline, "department", department="tax"), "/wallboard")
     await page.wait_for_selector("#login:not([hidden])", timeout=10_000)
     assert "403" in await page.text_content("#err")
     async with aiohttp.ClientSession() as http:
@@ -73,15 +58,14 @@ async def test_agent_page_pops_the_callers_earlier_tickets_when_a_call_is_offere
     s = hotline.settings
     caller = "13312345678"
     earlier = await ticket_for(hotline.store, await call(driver, s, "12369", caller=caller, talk=1, wait=0.3))
-    token = await hotline.store.create_token("agent", "agent1004")
     other = await hotline.store.create_token("agent", "agent1001")
-    page = await browser.new_page()
-    await page.goto(f"{s.http_url}/agent#agent=1004&token={token}")
+    page = await browser.new_page(bypass_csp=True)   # the test waits with page scripts of its own
+    await browser_login(page, s.http_url, await person(hotline, "agent", agent="1004"), "/agent")
     await page.wait_for_function("document.body.dataset.connected === '1'", timeout=10_000)
     lid = await call(driver, s, "12369", caller=caller, talk=4, wait=0.3)
     await page.wait_for_selector(f"#history tr[data-ticket='{earlier['id']}']", timeout=15_000)
     assert caller in await page.text_content("#caller")
-    assert lid in await page.text_content("#meta")
+    assert lid in await page.text_content("#linkedid")
     await ticket_for(hotline.store, lid)
     # another agent may not watch 1004's calls
     async with aiohttp.ClientSession() as http:
@@ -100,9 +84,8 @@ async def test_digest_page_renders_the_period_from_real_tickets(hotline, driver,
                              json={"department": "market", "category": "complaint", "district": "海淀区"},
                              headers={"Authorization": f"Bearer {agent}"}) as r:
             assert r.status == 200, await r.text()
-    sup = await hotline.store.create_token("supervisor", "digest")
-    page = await browser.new_page()
-    await page.goto(f"{s.http_url}/digest#token={sup}")
+    page = await browser.new_page(bypass_csp=True)   # the test waits with page scripts of its own
+    await browser_login(page, s.http_url, await person(hotline, "supervisor"), "/digest")
     await page.wait_for_function("document.body.dataset.loaded === '1'", timeout=10_000)
     row = page.locator("#cat tr[data-name='complaint'] td")
     assert int(await row.nth(2).inner_text()) >= 1

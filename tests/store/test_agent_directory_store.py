@@ -2,13 +2,14 @@
 change bumps the generation engines poll, stale edits are refused, removal keeps history."""
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from hotline.errors import NotFound
-from hotline.settings import Agent, Skill
-from tickets.agent_directory import AgentDirectoryStore, AgentExists, StaleAgent
+from core.errors import NotFound
+from core.centre import Agent, Skill
+from acd.agent_store import AgentDirectoryStore, AgentExists, StaleAgent
 
-from .test_workflow_store import store  # noqa: F401 - the two-database fixture
 
 FILE = (Agent("1002", "Wang Qiang", (Skill("tax", "cmn", 4),)),
         Agent("1007", "Ho Wing-sze", (Skill("tax", "yue", 4), Skill("tax", "cmn", 3))))
@@ -56,3 +57,51 @@ async def test_removed_agents_leave_the_list_stay_removed_and_can_come_back(stor
     assert [a.id for a in (await rows.load())[1]] == ["1002"]
     back = await rows.add(Agent("1007", "Ho", (Skill("tax", "yue", 5),)), by="ops1")
     assert back["version"] == 3 and back["skills"] == ["tax:yue:5"]
+
+
+async def test_a_change_by_another_process_reaches_a_running_directory_without_a_poll(store):  # noqa: F811
+    """The engine is told (PostgreSQL) or reads one number (SQLite); the agents are re-read
+    only when it moved."""
+    from acd.directory import AgentDirectory
+    from tickets.store import Store
+
+    rows = AgentDirectoryStore(store)
+    await rows.seed(FILE[:1])
+    loads = []
+
+    class Counting(AgentDirectoryStore):
+        async def load(self):
+            loads.append(1)
+            return await super().load()
+
+    applied = []
+
+    async def apply(agents):
+        applied.append(tuple(a.id for a in agents))
+        return {}
+
+    watched = Counting(store)
+    # on PostgreSQL the safety check is an hour away: only the notice can bring the change
+    directory = AgentDirectory(watched, (), {"tax"}, apply, poll_seconds=3600 if watched.can_watch else 0.05)
+    assert directory.watching == (store.engine.dialect.name == "postgresql")
+    db = asyncio.Event()
+    db.set()
+    task = asyncio.create_task(directory.run(db))
+    try:
+        await asyncio.wait_for(directory.ready.wait(), 10)
+        await asyncio.sleep(0.3)               # listening (PostgreSQL), a few checks (SQLite)
+        assert len(loads) == 1                 # nothing moved: the agents were not re-read
+        other = Store(store.url)               # the CLI: another process, its own connection
+        try:
+            await AgentDirectoryStore(other).add(FILE[1], by="cli")
+        finally:
+            await other.close()
+        for _ in range(200):
+            if applied[-1] == ("1002", "1007"):
+                break
+            await asyncio.sleep(0.05)
+        assert applied[-1] == ("1002", "1007")
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from reports import on_time
 from tickets.store import dispatch_history
 
-from .test_workflow_store import SEP30, new_ticket, store  # noqa: F401 - the two-database fixture
+from .helpers import SEP30, new_ticket
 
 
 async def replied(store, at_offset: timedelta) -> None:  # noqa: F811

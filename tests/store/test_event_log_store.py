@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import asyncio
 
-from reports import events as ev
-from tickets.agent_states import AgentStates
-from tickets.event_log import EventLog
+from core import events as ev
+from acd.state_store import AgentStates
+from reports.event_log import EventLog
 
-from .test_workflow_store import store  # noqa: F401 - the two-database fixture
 
 
 async def test_events_are_written_in_order_and_read_back_by_period(store):  # noqa: F811

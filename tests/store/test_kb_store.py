@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.errors import BadRequest, NotFound
-from tickets.kb import KnowledgeBase, terms
+from core.errors import BadRequest, NotFound
+from kb.store import KnowledgeBase, terms
 
-from .test_workflow_store import store  # noqa: F401 - the two-database fixture
 
 
 def test_terms_split_han_into_pairs_and_other_text_into_words():
@@ -92,8 +91,8 @@ async def test_bad_ivr_key_or_language_is_a_bad_request(store):  # noqa: F811
 
 
 async def test_the_demo_seed_fills_what_the_menu_needs_once_and_keeps_edits(store):  # noqa: F811
-    from hotline import settings
-    from tickets.kb import load_seed
+    from core import settings
+    from kb.store import load_seed
     centre = settings.load_centre(settings.DEMO_CONFIG)
     seeds = load_seed(settings.DEMO_CONFIG, {d.code for d in centre.departments})
     assert {(s.key, s.language) for s in seeds} == {(k, lang) for k in ("office_hours", "ss_card_replacement")
@@ -108,8 +107,8 @@ async def test_the_demo_seed_fills_what_the_menu_needs_once_and_keeps_edits(stor
 
 
 def test_a_broken_seed_names_the_table_and_field(tmp_path):
-    from hotline.errors import ConfigInvalid
-    from tickets.kb import load_seed
+    from core.errors import ConfigInvalid
+    from kb.store import load_seed
     bad = tmp_path / "centre.toml"
     for table, words in (('key = "Bad Key"\ndepartment = "tax"', "key 'Bad Key'"),
                          ('key = "k"\ndepartment = "taxes"\nquestion = {}\nanswer = {cmn = "a"}', "'taxes'"),

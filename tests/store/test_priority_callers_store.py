@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from acd.model import ELDERLY_DISABLED
-from hotline.errors import BadRequest, NotFound
-from tickets.priority_callers import PriorityCallers
+from core.errors import BadRequest, NotFound
+from acd.priority_callers import PriorityCallers
 
-from .test_workflow_store import store  # noqa: F401 - the two-database fixture
 
 
 async def test_registered_numbers_get_the_elderly_class_in_any_written_form(store):  # noqa: F811

@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hotline.errors import AsteriskUnreachable, Conflict
-from tickets import survey_config
+from core.errors import AsteriskUnreachable, Conflict
+from surveys import config as survey_config
 from tickets.providers import Providers
 from tickets.store import Store
-from tickets.survey import Surveys
-from tickets.survey_store import SurveyCalls
+from surveys.service import Surveys
+from surveys.store import SurveyCalls
 
-from .test_workflow_store import local, new_ticket, store  # noqa: F401 - the two-database fixture
+from .helpers import local, new_ticket
 
 CONFIG = survey_config.load({"delay_minutes": 30, "hours": "09:00-20:00", "max_attempts": 3,
                              "retry_minutes": 120, "call_timeout_seconds": 120})

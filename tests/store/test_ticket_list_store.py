@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from calls.record import CallRecord, Disposition
-from tickets.models import Ticket
+from db.models import Ticket
 
-from .test_workflow_store import store  # noqa: F401 - the two-database fixture
 
 T0 = datetime(2026, 9, 30, 2, 0, 5, 250000, tzinfo=UTC).timestamp()
 

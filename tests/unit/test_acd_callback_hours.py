@@ -9,10 +9,10 @@ import pytest
 
 from acd import callback_hours
 from acd import config as acd_config
-from hotline import contract
-from hotline.errors import ConfigInvalid
+from core import contract
+from core.errors import ConfigInvalid
 
-from .test_acd_service import AGENTS, feed, queued, service, ue
+from .fakes import AGENTS, feed, queued, service, ue
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -42,13 +42,13 @@ async def test_a_callback_due_at_night_waits_for_the_window_and_keeps_its_place(
     svc, ami, clock, events = service(agents=AGENTS[:1])
     svc.cfg = dataclasses.replace(svc.cfg, callback_hours=callback_hours.parse("08:00-21:00"))
     clock.t = at("2026-11-30 20:58")
-    svc.agent_action("1002", "pause", "meal")
+    await svc.agent_action("1002", "pause", "meal")
     ami.vars[("Local/b;1", "CALLERID(num)")] = "13800138000"
     await feed(svc, queued("a", since=clock.t - 10), queued("b", since=clock.t - 9))
     await feed(svc, ue(contract.EV_CB_REQ, linkedid="b"), ue(contract.EV_CALL_END, linkedid="b"))
     clock.t = at("2026-11-30 21:30")
     await feed(svc, queued("c", since=clock.t))
-    svc.agent_action("1002", "unpause")
+    await svc.agent_action("1002", "unpause")
     await feed(svc)
     await feed(svc, ue(contract.EV_CONNECTED, linkedid="a", agent="1002"), ue(contract.EV_CALL_END, linkedid="a"))
     clock.t += 6

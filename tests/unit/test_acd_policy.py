@@ -7,7 +7,7 @@ import pytest
 from acd import policy as P
 from acd.model import (CALLBACK, ELDERLY_DISABLED, EMERGENCY, LOGGED_OUT, NO_ANSWER, NORMAL, OFFERED, ON_CALL,
                        PAUSED, READY, WRAPUP, AgentState, Policy, RelaxStep, Skills, WaitingCall, standard_steps)
-from hotline import settings
+from core import settings
 
 # tax: Cantonese level >= 3 first, any Cantonese level after 30 s, Mandarin after 60 s,
 # the general department (Mandarin) after 120 s.

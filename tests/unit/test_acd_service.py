@@ -2,81 +2,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
 from acd import announce
 from acd import config as acd_config
 from acd.service import AcdService
-from hotline import contract
-from hotline.errors import BadRequest, Conflict, ConfigInvalid, NotFound
-from hotline.settings import Agent, Skill
+from core import contract
+from core.errors import BadRequest, Conflict, ConfigInvalid, NotFound
 
-
-class FakeAmi:
-    connected = True
-
-    def __init__(self):
-        self.actions: list[tuple[str, dict]] = []
-        self.vars: dict[tuple[str, str], str] = {}
-
-    async def action(self, name, **fields):
-        self.actions.append((name, fields))
-        if name == "Getvar":
-            return {"Value": self.vars.get((fields["Channel"], fields["Variable"]), "")}
-        return {"Response": "Success"}
-
-    def of(self, name):
-        return [f for n, f in self.actions if n == name]
-
-
-class Clock:
-    def __init__(self, t=1000.0):
-        self.t = t
-
-    def __call__(self):
-        return self.t
-
-
-AGENTS = [
-    Agent("1002", "Wang", (Skill("tax", "cmn", 4),)),
-    Agent("1007", "Ho", (Skill("tax", "yue", 4), Skill("tax", "cmn", 3))),
-    Agent("2001", "ring", (Skill("tax", "cmn", 5),), line="local-ring"),
-]
-
-
-def service(cfg=None, agents=AGENTS):
-    ami, clock, events = FakeAmi(), Clock(), []
-    cfg = cfg or acd_config.load({"wrapup_seconds": 5, "rona_max_misses": 2,
-                                  "relax": {"default": ["0:3", "10:1::cmn"]}})
-    svc = AcdService(ami, cfg, agents, log_event=events.append, clock=clock)
-    for a in agents:
-        svc.board.login(a.id, clock())
-    svc.loaded = True
-    return svc, ami, clock, events
-
-
-def delivered(lid, agent):
-    """The AMI Redirect that rings `agent` for waiting call `lid`."""
-    return {"Channel": f"Local/{lid};1", "Context": contract.DELIVER, "Exten": agent, "Priority": 1}
-
-
-def ue(kind, **fields):
-    return {"Event": "UserEvent", "UserEvent": kind, **fields}
-
-
-async def feed(svc, *msgs):
-    for m in msgs:
-        svc.on_ami(m)
-    while not svc._inbox.empty():
-        kind, m = svc._inbox.get_nowait()
-        await svc._apply(kind, m)
-    await svc._route()
-
-
-def queued(lid, dept="tax", lang="cmn", since=None, prio=""):
-    return ue(contract.EV_QUEUED, linkedid=lid, channel=f"Local/{lid};1", dept=dept, lang=lang, prio=prio,
-              since=str(since) if since else "")
+from .fakes import AGENTS, Clock, FakeAmi, delivered, feed, queued, service, ue  # noqa: F401
 
 
 async def test_cantonese_call_goes_to_the_cantonese_agent_though_a_mandarin_agent_is_idle_longer():
@@ -87,7 +23,7 @@ async def test_cantonese_call_goes_to_the_cantonese_agent_though_a_mandarin_agen
 
 async def test_relaxation_reaches_the_mandarin_agent_after_the_configured_seconds():
     svc, ami, clock, _ = service(agents=AGENTS[:2])
-    svc.agent_action("1007", "pause", "meal")
+    await svc.agent_action("1007", "pause", "meal")
     await feed(svc, queued("c1", lang="yue"))
     assert not ami.of("Redirect")
     clock.t += 9.9
@@ -143,20 +79,20 @@ async def test_caller_hanging_up_while_ringing_frees_the_agent_and_abandons_are_
 
 async def test_abandon_in_line_is_logged_and_the_call_leaves_the_line():
     svc, ami, clock, events = service(agents=AGENTS[:1])
-    svc.agent_action("1002", "pause", "meal")
+    await svc.agent_action("1002", "pause", "meal")
     await feed(svc, queued("c1"), ue(contract.EV_CALL_END, linkedid="c1"))
     assert not svc.board.calls and events[-1].kind == "queue_abandon"
 
 
 async def test_callback_keeps_its_place_and_is_dialled_once():
     svc, ami, clock, events = service(agents=AGENTS[:1])
-    svc.agent_action("1002", "pause", "meal")
+    await svc.agent_action("1002", "pause", "meal")
     ami.vars[("Local/b;1", "CALLERID(num)")] = "13800138000"
     await feed(svc, queued("a", since=990), queued("b", since=991), queued("c", since=992))
     assert ("Setvar", {"Channel": "Local/b;1", "Variable": "HL_CB_OK", "Value": "1"}) in ami.actions
     await feed(svc, ue(contract.EV_CB_REQ, linkedid="b"), ue(contract.EV_CALL_END, linkedid="b"))
     assert [c.linkedid for c in svc.board.waiting()] == ["a", "b", "c"]   # b keeps its place
-    svc.agent_action("1002", "unpause")
+    await svc.agent_action("1002", "unpause")
     await feed(svc)
     assert ami.of("Redirect")[-1]["Channel"] == "Local/a;1"
     await feed(svc, ue(contract.EV_CONNECTED, linkedid="a", agent="1002"), ue(contract.EV_CALL_END, linkedid="a"))
@@ -183,9 +119,9 @@ async def test_callback_keeps_its_place_and_is_dialled_once():
 async def test_unanswered_callback_is_retried_later_from_its_place():
     svc, ami, clock, events = service(agents=AGENTS[:1])
     ami.vars[("Local/b;1", "CALLERID(num)")] = "13800138000"
-    svc.agent_action("1002", "pause", "meal")
+    await svc.agent_action("1002", "pause", "meal")
     await feed(svc, queued("b"), ue(contract.EV_CB_REQ, linkedid="b"), ue(contract.EV_CALL_END, linkedid="b"))
-    svc.agent_action("1002", "unpause")
+    await svc.agent_action("1002", "unpause")
     await feed(svc)
     leg = ami.of("Originate")[0]["ChannelId"]
     await feed(svc, ue(contract.EV_CONNECTED, linkedid=leg, agent="1002"),
@@ -200,7 +136,7 @@ async def test_unanswered_callback_is_retried_later_from_its_place():
 
 async def test_hostile_caller_number_gets_no_callback_offer():
     svc, ami, clock, _ = service(agents=AGENTS[:1])
-    svc.agent_action("1002", "pause", "meal")
+    await svc.agent_action("1002", "pause", "meal")
     ami.vars[("Local/x;1", "CALLERID(num)")] = "1380;Dial(PJSIP/evil)"
     await feed(svc, queued("x"), ue(contract.EV_CB_REQ, linkedid="x"), ue(contract.EV_CALL_END, linkedid="x"))
     assert not any(f.get("Variable") == "HL_CB_OK" for f in ami.of("Setvar"))
@@ -219,21 +155,21 @@ async def test_feature_codes_come_from_the_authenticated_endpoint():
     assert [e.data["state"] for e in events if e.kind == "agent_state"] == ["paused", "logged_out", "ready"]
 
 
-def test_api_actions_refuse_bad_input_with_stable_errors():
+async def test_api_actions_refuse_bad_input_with_stable_errors():
     svc, *_ = service()
     with pytest.raises(NotFound):
-        svc.agent_action("4242", "login")
+        await svc.agent_action("4242", "login")
     with pytest.raises(BadRequest):
-        svc.agent_action("1002", "dance")
+        await svc.agent_action("1002", "dance")
     with pytest.raises(BadRequest):
-        svc.agent_action("1002", "pause", "x" * 41)
+        await svc.agent_action("1002", "pause", "x" * 41)
     with pytest.raises(Conflict):
-        svc.agent_action("1002", "login")     # already logged in
+        await svc.agent_action("1002", "login")     # already logged in
 
 
 async def test_max_wait_sends_the_caller_to_voicemail():
     svc, ami, clock, events = service(cfg=acd_config.load({"max_wait_seconds": 60}), agents=AGENTS[:1])
-    svc.agent_action("1002", "logout")
+    await svc.agent_action("1002", "logout")
     await feed(svc, queued("c1"))
     clock.t += 61
     await feed(svc)
@@ -256,8 +192,8 @@ async def test_persisted_pause_survives_a_restart():
     cfg = acd_config.load({})
     first = AcdService(ami, cfg, AGENTS, log_event=lambda e: None, states=States(), clock=clock)
     await first._load()
-    first.agent_action("1002", "pause", "training")
-    first.agent_action("1007", "logout")
+    await first.agent_action("1002", "pause", "training")
+    await first.agent_action("1007", "logout")
     task = asyncio.create_task(first.persist())
     await asyncio.sleep(0.5)
     task.cancel()
@@ -289,13 +225,13 @@ async def test_a_registered_elderly_caller_is_served_before_earlier_normal_calls
     registered = {"13900000001"}
     svc, ami, clock, events = service(agents=AGENTS[:1])
     svc.priority_of = lambda n: 1 if n in registered else None
-    svc.agent_action("1002", "pause", "meal")
+    await svc.agent_action("1002", "pause", "meal")
     ami.vars[("Local/old;1", "CALLERID(num)")] = "13900000001"
     ami.vars[("Local/n1;1", "CALLERID(num)")] = "13800000001"
     await feed(svc, queued("n1", since=990), queued("old", since=995))
     assert [c.linkedid for c in svc.board.waiting()] == ["old", "n1"]
     assert [e.data["priority"] for e in events if e.kind == "queue_join"] == ["normal", "elderly/disabled"]
-    svc.agent_action("1002", "unpause")
+    await svc.agent_action("1002", "unpause")
     await feed(svc)
     assert ami.of("Redirect")[-1]["Channel"] == "Local/old;1"
 
@@ -308,5 +244,64 @@ async def test_an_unregistered_phone_is_paused_unreachable_at_once_and_the_call_
     a = svc.board.agent(first)
     assert (a.state, a.paused_reason) == ("paused", "unreachable")     # not after N misses: now
     assert ami.of("Redirect")[-1]["Exten"] != first
-    svc.agent_action(first, "unpause")
+    await svc.agent_action(first, "unpause")
     assert svc.board.agent(first).state == "ready"
+
+
+class SlowRedirectAmi(FakeAmi):
+    """A Redirect that takes until the test lets it finish: the routing pass is suspended
+    between two deliveries, the moment an API change used to land in the middle of."""
+
+    def __init__(self):
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.redirecting = asyncio.Event()
+
+    async def action(self, name, **fields):
+        if name == "Redirect":
+            self.redirecting.set()
+            await self.gate.wait()
+        return await super().action(name, **fields)
+
+
+async def test_an_api_pause_during_a_routing_pass_is_applied_in_order_and_never_ends_the_acd():
+    ami, clock, events = SlowRedirectAmi(), Clock(), []
+    cfg = acd_config.load({"wrapup_seconds": 5, "relax": {"default": ["0:3"]}})
+    svc = AcdService(ami, cfg, AGENTS[:2], log_event=events.append, clock=clock)
+    for a in AGENTS[:2]:
+        svc.board.login(a.id, clock())
+    task = asyncio.create_task(svc.run())
+    try:
+        svc.on_ami(queued("c1"))
+        svc.on_ami(queued("c2"))
+        await asyncio.wait_for(ami.redirecting.wait(), 2)
+        # the pass decided c1 -> one agent and c2 -> the other, and waits on the first Redirect
+        pauses = [asyncio.create_task(svc.agent_action(aid, "pause", "meal")) for aid in ("1002", "1007")]
+        await asyncio.sleep(0.05)
+        assert all(not p.done() for p in pauses)      # queued behind the pass, not applied inside it
+        ami.gate.set()
+        results = await asyncio.gather(*pauses, return_exceptions=True)
+        assert not task.done()                         # the routing task is alive
+        # both calls were delivered as decided; the pauses then met ringing agents: refused
+        # with a stable error (409), nothing half-done
+        assert sorted(r["Channel"] for r in ami.of("Redirect")) == ["Local/c1;1", "Local/c2;1"]
+        assert all(isinstance(r, Conflict) for r in results), results
+        assert {svc.board.agent(a).state for a in ("1002", "1007")} == {"offered"}
+        # and the next change goes through once the agents are free again
+        await feed_live(svc, ue(contract.EV_CALL_END, linkedid="c1"), ue(contract.EV_CALL_END, linkedid="c2"))
+        assert (await svc.agent_action("1002", "pause", "meal")).state == "paused"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def feed_live(svc, *msgs):
+    """Events into a running service: wait until its task has applied them."""
+    for m in msgs:
+        svc.on_ami(m)
+    for _ in range(100):
+        if svc._inbox.empty():
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)

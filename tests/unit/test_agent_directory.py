@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from acd import http_routes as acd_routes
+from acd import routes as acd_routes
 from acd.directory import AgentDirectory, parse_name, parse_new, parse_skills
 from acd.screen_pop import ScreenPop
-from hotline import contract
-from hotline.errors import BadRequest
-from hotline.http.app import Deps, make_app
-from hotline.settings import Agent, Skill
-from tickets.agent_directory import AgentDirectoryStore
+from core import contract
+from core.errors import BadRequest
+from web.app import Deps, make_app
+from core.centre import Agent, Skill
+from acd.agent_store import AgentDirectoryStore
 from tickets.store import Store
 
-from .test_acd_service import AGENTS, delivered, feed, queued, service, ue
+from .fakes import AGENTS, delivered, feed, queued, service, ue
 
 DEPTS = {"tax", "hrss", "market", "general"}
 
@@ -50,12 +50,12 @@ def test_a_new_agent_is_checked_whole():
 # -- the ACD follows the directory -------------------------------------------------------------
 async def test_an_added_agent_starts_logged_out_and_takes_calls_after_login():
     svc, ami, clock, events = service(agents=AGENTS[:1])
-    svc.agent_action("1002", "pause", "meal")
-    result = svc.set_agents(AGENTS[:1] + [Agent("3001", "Li", (Skill("tax", "yue", 5),))])
+    await svc.agent_action("1002", "pause", "meal")
+    result = await svc.set_agents(AGENTS[:1] + [Agent("3001", "Li", (Skill("tax", "yue", 5),))])
     assert result == {"added": ["3001"], "changed": [], "removed": []}
     await feed(svc, queued("c1", lang="yue"))
     assert not ami.of("Redirect")                       # logged out: never offered
-    svc.agent_action("3001", "login")
+    await svc.agent_action("3001", "login")
     await feed(svc)
     assert ami.of("Redirect")[-1]["Exten"] == "3001"
     assert svc.by_endpoint["agent3001"] == "3001"       # its phone's feature codes are recognised
@@ -63,7 +63,7 @@ async def test_an_added_agent_starts_logged_out_and_takes_calls_after_login():
 
 async def test_changed_skills_apply_to_the_next_decision():
     svc, ami, clock, _ = service(agents=AGENTS[:2])
-    svc.set_agents([AGENTS[0], Agent("1007", "Ho", (Skill("market", "yue", 4),))])
+    await svc.set_agents([AGENTS[0], Agent("1007", "Ho", (Skill("market", "yue", 4),))])
     assert svc.board.agent("1007").state == "ready"     # a skill change keeps the agent's state
     await feed(svc, queued("c1", lang="yue"))
     assert not ami.of("Redirect")                       # nobody speaks Cantonese for tax any more
@@ -75,7 +75,7 @@ async def test_an_agent_removed_during_a_call_keeps_it_and_leaves_after():
     svc, ami, clock, events = service(agents=AGENTS[:2])
     await feed(svc, queued("c1", lang="yue"))
     await feed(svc, ue(contract.EV_CONNECTED, linkedid="c1", agent="1007"))
-    result = svc.set_agents(AGENTS[:1])
+    result = await svc.set_agents(AGENTS[:1])
     assert result["removed"] == [] and svc.board.agent("1007").state == "on_call"
     await feed(svc, ue(contract.EV_CALL_END, linkedid="c1"))
     assert "1007" not in svc.board.agents and "1007" not in svc.agents
@@ -89,7 +89,7 @@ async def test_an_agent_removed_during_a_call_keeps_it_and_leaves_after():
 
 async def test_a_removed_idle_agent_is_logged_out_in_the_event_log():
     svc, ami, clock, events = service(agents=AGENTS[:2])
-    assert svc.set_agents(AGENTS[:1])["removed"] == ["1007"]
+    assert (await svc.set_agents(AGENTS[:1]))["removed"] == ["1007"]
     assert [(e.agent, e.data.get("cause")) for e in events if e.kind == "agent_state"][-1] == ("1007", "removed")
     assert [a["id"] for a in svc.snapshot()["agents"]] == ["1002"]
 
@@ -104,7 +104,7 @@ async def api(tmp_path):
 
     async def apply(agents):
         applied.append(agents)
-        return {"acd": svc.set_agents(agents)}
+        return {"acd": await svc.set_agents(agents)}
 
     rows = AgentDirectoryStore(store)
     directory = AgentDirectory(rows, AGENTS[:2], DEPTS, apply)

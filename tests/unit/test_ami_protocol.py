@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.ami.protocol import decode, encode
-from hotline.errors import AmiBadValue
+from ami.protocol import decode, encode
+from core.errors import AmiBadValue
 
 
 def test_encode_frames_an_action():

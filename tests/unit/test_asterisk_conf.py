@@ -1,4 +1,4 @@
-"""The rendered Asterisk tree against hotline/contract.py and the security rules."""
+"""The rendered Asterisk tree against core/contract.py and the security rules."""
 from __future__ import annotations
 
 import re
@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hotline import contract, settings as settings_mod
-from hotline.asterisk import render
+from core import settings as settings_mod
+from core import contract
+from asterisk_conf import render
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,27 +26,63 @@ def contexts(extensions: str) -> dict[str, str]:
     return {parts[i]: parts[i + 1] for i in range(1, len(parts), 2)}
 
 
-def test_every_contract_context_is_defined(conf):
+def _contract_names(prefixes: tuple[str, ...]) -> dict[str, str]:
+    return {k: v for k, v in vars(contract).items() if k.isupper() and isinstance(v, str) and k.startswith(prefixes)}
+
+
+# contract constants that are contexts: every str constant that is not a variable, an event,
+# a journal kind, an AGI route or a file suffix
+NOT_CONTEXTS = ("V_", "G_", "EV_", "J_", "AGI_", "JOURNAL_")
+CONTEXTS = {k: v for k, v in vars(contract).items()
+            if k.isupper() and isinstance(v, str) and not k.startswith(NOT_CONTEXTS)}
+
+
+def test_every_contract_context_is_defined_and_every_defined_context_is_in_the_contract(conf):
     _, files = conf
-    defined = contexts(files["extensions.conf"])
-    names = [v for k, v in vars(contract).items()
-             if k.isupper() and isinstance(v, str) and k in ("INBOUND", "SIM_TRUNK", "SIM_CALLER", "START", "ROUTE",
-                                                              "QUEUE", "CONNECT", "END", "AGENTS", "NATIVE_MENU",
-                                                              "LOCAL_AGENTS")]
-    assert len(names) == 11
-    for name in names:
-        assert name in defined, f"context {name} missing from extensions.conf"
+    defined = set(contexts(files["extensions.conf"])) - {"globals", "general"}
+    assert len(CONTEXTS) >= 20
+    assert set(CONTEXTS.values()) == defined
 
 
-def test_python_spells_no_context_name_outside_the_contract():
-    names = {contract.INBOUND, contract.SIM_TRUNK, contract.SIM_CALLER, contract.START, contract.ROUTE,
-             contract.QUEUE, contract.CONNECT, contract.END, contract.AGENTS, contract.NATIVE_MENU}
+def test_every_hl_name_the_dialplan_uses_is_in_the_contract(conf):
+    """Variables and globals: the rendered dialplan spells only names the contract holds
+    (prefix names such as HL_IF_<id> by their prefix), and uses every one of them."""
+    _, files = conf
+    names = set(_contract_names(("V_", "G_")).values())
+    prefixes = tuple(v for v in names if v.endswith("_"))
+    used = set(re.findall(r"\bHL_[A-Z0-9_]+", files["extensions.conf"]))
+    unknown = {u for u in used if u not in names and u not in contract.DIALPLAN_LOCALS and not u.startswith(prefixes)}
+    assert not unknown
+    assert {v for v in names if not v.endswith("_")} - used <= {contract.V_TICKET}   # TICKET: engine-only
+
+
+def test_journal_kinds_and_user_event_fields_match_the_contract(conf):
+    _, files = conf
+    ext = files["extensions.conf"]
+    written = set(re.findall(r"=\$\{STRFTIME\(,,%s\.%3q\)\} ([a-z_]+)", ext))
+    assert written == set(contract.JOURNAL_KINDS)
+    sent: dict[str, set[tuple[str, ...]]] = {}
+    for name, body in re.findall(r"UserEvent\((Hotline\w+),([^\n]*)", ext):
+        fields = tuple(f.split(":")[0].strip() for f in body.split(",") if ":" in f)
+        sent.setdefault(name, set()).add(fields)
+    assert set(sent) == set(contract.EV_FIELDS)
+    for name, variants in sent.items():
+        for fields in variants:
+            assert fields == contract.EV_FIELDS[name], (name, fields)
+
+
+def test_python_spells_no_dialplan_name_outside_the_contract():
+    """Contexts, variables, globals and UserEvent names appear in Python only through the
+    contract module (the templates get it as C)."""
+    names = set(CONTEXTS.values()) | set(_contract_names(("V_", "G_", "EV_")).values())
     offenders = []
     for path in REPO.glob("*/**/*.py"):
-        if path.name == "contract.py" or ".venv" in path.parts or "tests" in path.parts:
+        if path.name == "contract.py" or {".venv", "tests", "build"} & set(path.parts):
             continue
         text = path.read_text()
-        offenders += [f"{path.relative_to(REPO)}: {n}" for n in names if f'"{n}"' in text or f"'{n}'" in text]
+        offenders += [f"{path.relative_to(REPO)}: {n}" for n in names if f'"{n}' in text or f"'{n}" in text]
+        # no dialplan variable spelled in Python at all: it comes from the contract
+        offenders += [f"{path.relative_to(REPO)}: {m}" for m in re.findall(r"[\"']HL_[A-Z0-9_]+", text)]
     assert not offenders
 
 
@@ -56,7 +93,8 @@ def test_inbound_calls_cannot_reach_an_outbound_route(conf):
     s, files = conf
     ctx = contexts(files["extensions.conf"])
     redirects = {contract.WAIT: [contract.DELIVER, contract.MAX_WAIT]}
-    seen, todo = set(), [contract.INBOUND]
+    # carrier trunks' calls enter at TRUNK_IN (then INBOUND): the same walk covers them
+    seen, todo = set(), [contract.INBOUND, contract.TRUNK_IN]
     while todo:
         name = todo.pop()
         if name in seen or name not in ctx:
@@ -70,7 +108,8 @@ def test_inbound_calls_cannot_reach_an_outbound_route(conf):
         todo += re.findall(r"hangup_handler_push\)=([\w-]+),", body)
         todo += redirects.get(name, [])
     assert {contract.START, contract.ROUTE, contract.QUEUE, contract.CONNECT, contract.END, contract.WAIT,
-            contract.DELIVER, contract.MAX_WAIT} <= seen
+            contract.DELIVER, contract.MAX_WAIT, contract.TRUNK_IN} <= seen
+    assert f"Goto({contract.INBOUND}," in ctx[contract.TRUNK_IN]
     assert not seen & {contract.AGENTS, contract.CALLBACK, contract.CALLOUT}
     # the lines DELIVER may ring are the configured agents' own interfaces, nothing else
     lines = dict(re.findall(r"^HL_IF_(\w+) = (.+)$", files["extensions.conf"], flags=re.M))

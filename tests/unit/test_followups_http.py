@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tickets.models import SurveyCall
+from db.models import SurveyCall
 
-from .test_workflow_http import act, env, get, new_ticket  # noqa: F401 - the app fixture
+from .web_helpers import act, get, new_ticket
 
 AT = datetime(2026, 9, 30, 2, 0, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import chinese_calendar
 import pytest
 
-from hotline import settings
-from hotline.errors import BadRequest
+from core import settings
+from core.errors import BadRequest
 from hours import calendar as hc
 from hours.cli import cmd_at, register
 from hours.config import parse_hours

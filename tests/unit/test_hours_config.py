@@ -6,8 +6,8 @@ from datetime import date, datetime
 
 import pytest
 
-from hotline.errors import ConfigInvalid
-from hotline.settings import DEMO_CONFIG, load_centre
+from core.errors import ConfigInvalid
+from core.centre import DEMO_CONFIG, load_centre
 from hours import calendar as hc
 from hours.config import from_table, load_file, parse_spans
 from hours.model import ALL_DAY, Span

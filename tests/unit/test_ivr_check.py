@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline import settings
+from core import settings
 from ivr import machine
 from ivr.loader import FLOWS, Problem, errors, load_all, load_menu
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from calls.record import parse_path
-from hotline import settings
+from core import settings
 from ivr import machine
 from ivr.loader import FLOWS, load_all
 from ivr.machine import (Ask, Finish, Input, KbLooked, KbUsed, Looked, LookUpKb, LookUpTicket, Play, Played,

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from hotline import settings
+from core import settings
 from ivr.loader import FLOWS, load_all
 from ivr.prompts import PromptCatalogue, synthesise
 from ivr.runner import IvrRunner

@@ -243,3 +243,11 @@ def test_path_step_without_timestamp():
 def test_path_digit_step_without_timestamp_keeps_the_digit():
     steps = record.parse_path("lang:1", 1000.0)
     assert steps == [{"node": "lang", "input": "1", "t": None}]
+
+
+def test_a_rating_after_the_call_is_on_the_record_and_a_stray_key_is_not():
+    # 一次一评: hl-rating journals the key the citizen pressed after the agent's part ended
+    r = fold(START, QJOIN, CONNECT, "1795955823.100 rating key=2", END)
+    assert (r.disposition, r.agent, r.rating) == (Disposition.ANSWERED, "agent1002", 2)
+    assert fold(START, QJOIN, CONNECT, "1795955823.100 rating key=7", END).rating is None
+    assert fold(START, QJOIN, CONNECT, END).rating is None

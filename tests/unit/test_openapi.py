@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import re
 
-from hotline import settings
+from core import settings
 from hotline.app import Engine
-from hotline.http import openapi
+from web import openapi
 
 
 def test_every_api_route_is_documented_with_its_roles_and_parameters(tmp_path):

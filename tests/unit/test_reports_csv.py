@@ -6,9 +6,9 @@ import io
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from reports import events as ev
+from core import events as ev
 from reports.csv_export import to_csv
-from reports.events import Event
+from core.events import Event
 from reports.kpi import KpiRow, compute, figures
 from reports.staffing import Advice, advise
 

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from calls.record import CallRecord, Disposition
-from reports import events as ev
-from reports.events import Event
+from calls.record import record_events
+from core import events as ev
+from core.events import Event
 from reports.kpi import DEFINITIONS, Definitions, compute, describe, figures
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -286,7 +287,7 @@ def test_from_call_records():
     in_ivr = CallRecord("r3", language="en", department=None, started_at=T0 + 40, ended_at=T0 + 55,
                         ivr_path=[{"node": "lang", "input": "3", "t": 2.0}],
                         disposition=Disposition.COMPLETED_IN_IVR)
-    evs = [e for rec in (answered, abandoned, in_ivr) for e in ev.from_call_record(rec)]
+    evs = [e for rec in (answered, abandoned, in_ivr) for e in record_events(rec)]
     join = next(e for e in evs if e.kind == ev.QUEUE_JOIN and e.linkedid == "r1")
     assert join.ts == pytest.approx(T0 + 8)  # answered_at - wait_seconds
     r = only(compute(evs, group_by=()))
@@ -300,7 +301,7 @@ def test_from_call_record_orders_and_labels_events():
                      ivr_path=[{"node": "lang", "input": "2", "t": 1.0}, {"node": "dept", "input": "t", "t": None}],
                      ended_at=T0 + 50, wait_seconds=30.0, disposition=Disposition.QUEUE_TIMEOUT,
                      hangup_cause=16)
-    evs = ev.from_call_record(rec)
+    evs = record_events(rec)
     assert [e.kind for e in evs] == [ev.CALL_START, ev.IVR_STEP, ev.IVR_STEP, ev.QUEUE_JOIN,
                                      ev.QUEUE_TIMEOUT, ev.CALL_END]
     assert all(e.department == "housing" and e.language == "yue" for e in evs)
@@ -311,7 +312,7 @@ def test_from_call_record_orders_and_labels_events():
 def test_from_call_record_carries_a_menu_callback():
     rec = CallRecord("r8", started_at=T0, ended_at=T0 + 30, disposition=Disposition.COMPLETED_IN_IVR)
     rec.callback_requested = True  # set as an attribute: older records do not have the field
-    r = only(compute(ev.from_call_record(rec)))
+    r = only(compute(record_events(rec)))
     assert (r.callbacks_requested, r.ivr_contained) == (1, 0)
 
 

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from calls.record import CallRecord, Disposition
-from reports import events as ev
-from reports.events import Event, from_call_record
+from core import events as ev
+from calls.record import record_events as from_call_record
+from core.events import Event
 from reports.queue_log import format_queue_log, lines, sanitize
 
 T = 1795955816.0  # whole second, so T + 5.4 is logged as T + 5

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from calls import journal, record
-from reports.events import from_call_record
+from calls.record import record_events as from_call_record
 from reports.kpi import compute
 from reports.queue_log import lines
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from hotline import settings
-from hotline.errors import ConfigInvalid
+from core import settings
+from core.errors import ConfigInvalid
 
 GOOD = '''
 centre_number = "12345"

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hotline.errors import ConfigInvalid
-from tickets import survey_config
-from tickets import survey_schedule as plan
+from core.errors import ConfigInvalid
+from surveys import config as survey_config
+from surveys import schedule as plan
 
 TZ = ZoneInfo("Asia/Shanghai")
 CFG = survey_config.load({"delay_minutes": 30, "hours": "09:00-20:00", "max_attempts": 3, "retry_minutes": 120})
@@ -99,7 +99,7 @@ def test_bad_values_name_the_key(table, key):
 
 
 def test_the_demo_centre_file_has_a_valid_survey_table(tmp_path):
-    from hotline import settings
+    from core import settings
     cfg = survey_config.load(settings.load(env={}, home=str(tmp_path)).centre.survey)
     assert cfg.max_attempts == 3 and str(cfg.hours[0]) == "09:00-20:00"
     bad = tmp_path / "centre.toml"

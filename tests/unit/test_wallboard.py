@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from reports import events as ev
+from core import events as ev
 from reports import kpi, wallboard
 
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.errors import BadRequest, Forbidden, HotlineError
+from core.errors import BadRequest, Forbidden, HotlineError
 from tickets import workflow as wf
 from tickets.workflow import Actor, TicketState, apply, parse_action
 
-STATES = ["new", "answered", "dispatched", "accepted", "returned", "replied", "informed", "follow_up", "closed"]
+STATES = ["new", "answered", "dispatched", "accepted", "returned", "replied", "informed", "follow_up", "closed",
+          "merged"]
 ACTIONS = ["answer_on_spot", "dispatch", "accept", "return", "reply", "inform", "follow_up", "close",
-           "reopen", "escalate", "supervise"]
+           "reopen", "escalate", "supervise", "merge"]
 
 # Written out independently of tickets.workflow.TRANSITIONS: (state, action) -> new state.
 EXPECTED = {
@@ -26,16 +27,18 @@ EXPECTED = {
     ("answered", "close"): "closed",
     ("follow_up", "close"): "closed",
     ("closed", "reopen"): "new",
-    **{(s, "escalate"): s for s in STATES if s != "closed"},
+    **{(s, "escalate"): s for s in STATES if s not in ("closed", "merged")},
     ("dispatched", "supervise"): "dispatched",
     ("accepted", "supervise"): "accepted",
+    ("new", "merge"): "merged",          # a repeat call the centre holds joins the open case
+    ("returned", "merge"): "merged",
 }
 
 WHO = {  # action -> roles that may do it
     "answer_on_spot": {"agent"}, "dispatch": {"agent", "supervisor"}, "accept": {"department"},
     "return": {"department"}, "reply": {"department"}, "inform": {"agent"}, "follow_up": {"agent"},
     "close": {"agent", "supervisor"}, "reopen": {"supervisor"}, "escalate": {"agent", "supervisor"},
-    "supervise": {"supervisor"},
+    "supervise": {"supervisor"}, "merge": {"agent", "supervisor"},
 }
 
 ARGS = {
@@ -50,6 +53,7 @@ ARGS = {
     "reopen": {"reason": "caller called again"},
     "escalate": {"reason": "media attention"},
     "supervise": {"note": "answer by Friday"},
+    "merge": {"into": 7},
 }
 
 AGENT = Actor("agent1002", "agent")
@@ -262,7 +266,7 @@ def test_categories_are_the_five_of_the_issue():
 
 
 def test_available_actions():
-    assert wf.available(ticket("new", escalated=False), AGENT) == ["answer_on_spot", "dispatch", "escalate"]
+    assert wf.available(ticket("new", escalated=False), AGENT) == ["answer_on_spot", "dispatch", "escalate", "merge"]
     assert wf.available(ticket("dispatched", overdue=True), SUPERVISOR) == ["escalate", "supervise"]
     assert wf.available(ticket("dispatched"), TAX) == ["accept", "return"]
     assert wf.available(ticket("closed"), ACTORS["auditor"]) == []

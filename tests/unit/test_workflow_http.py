@@ -4,64 +4,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from hotline.http.app import Deps, make_app
-from tickets.http_routes import add_routes
-from tickets.providers import Providers
-from tickets.survey import Surveys
-from tickets.models import CallRecord as CallRow, Ticket
-from tickets.store import Store
-
-LONG_AGO = datetime(2025, 6, 2, 2, 0, tzinfo=UTC)  # Monday 2 June 2025: anything dispatched is late now
-
-
-@pytest.fixture
-async def env(tmp_path):
-    store = Store(f"sqlite+aiosqlite:///{tmp_path}/hotline.db")
-    await store.migrate()
-
-    async def status():
-        return {"ok": True}
-
-    app = make_app(Deps(store=store, status=status))
-    providers = Providers(store, {"homecare"})
-    add_routes(app, providers, Surveys(store, None, providers, "node1"))
-    client = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    tokens = {name: await store.create_token(role, name) for role, name in [
-        ("agent", "agent1002"), ("agent", "agent1003"), ("supervisor", "sup1"), ("department", "tax/zhang"),
-        ("department", "housing"), ("ops", "ops1"), ("auditor", "aud1")]}
-    tokens["unnamed-agent"] = await store.create_token("agent", "")
-    yield store, client, tokens
-    await client.close()
-    await store.close()
-
-
-async def new_ticket(store: Store, agent: str | None = "agent1002", created: datetime = LONG_AGO,
-                     department: str | None = None) -> int:
-    linkedid = f"node1-{created.timestamp()}-{agent}-{id(store)}-{datetime.now().timestamp()}"
-    async with store.sessions.begin() as s:
-        s.add(CallRow(linkedid=linkedid, caller="13800138000", dialed="12345", ivr_path=[], started_at=created,
-                      ended_at=created, agent=agent, disposition="answered"))
-        await s.flush()
-        t = Ticket(linkedid=linkedid, caller="13800138000", dialed="12345", status="new", created_at=created,
-                   updated_at=created, department=department)
-        s.add(t)
-        await s.flush()
-        return t.id
-
-
-async def act(client, tokens, who, tid, action, body=None, raw=None):
-    r = await client.post(f"/api/v1/tickets/{tid}/actions/{action}",
-                          headers={"Authorization": f"Bearer {tokens[who]}"},
-                          json=body if raw is None else None, data=raw)
-    return r.status, await r.json()
-
-
-async def get(client, tokens, who, path):
-    r = await client.get(path, headers={"Authorization": f"Bearer {tokens[who]}"})
-    return r.status, await r.json()
+from .web_helpers import act, get, new_ticket
 
 
 async def test_loop_over_http(env):
@@ -183,7 +127,7 @@ async def test_three_unsatisfied_follow_ups_in_a_row_suspend_a_provider_until_li
 
 
 def test_numbers_are_masked_keeping_the_last_four():
-    from hotline.http.app import mask_number
+    from core.numbers import mask_number
     assert mask_number("13800138000") == "138****8000"
     assert mask_number("12345") == "*2345"
     assert mask_number("1234") == "****"

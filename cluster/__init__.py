@@ -1,0 +1,1 @@
+"""Several Asterisk nodes behind Kamailio's dispatcher, one database (docs/cluster.md)."""

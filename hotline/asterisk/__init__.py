@@ -1,1 +1,0 @@
-"""Provisioning of the Asterisk this engine drives: install, render, run."""

@@ -1,0 +1,1 @@
+"""The department portal (/portal): its inbox, accept, return, reply, extension requests."""

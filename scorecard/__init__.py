@@ -1,0 +1,1 @@
+"""Scorecards (/scorecard): each department's and each agent's figures for a month."""

@@ -1,0 +1,1 @@
+"""People who work in the centre: accounts, passwords, sessions, their API tokens."""
