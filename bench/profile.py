@@ -23,26 +23,42 @@ OURS = ("acd", "ami", "asterisk_conf", "calls", "catalogue", "cluster", "console
         "users", "voicemail", "web", "agi_scripts")
 
 
+# Leaves where a thread sleeps, not works (py-spy's idle test misses these waits inside C
+# calls): the loop's epoll, aiosqlite's worker and the thread pools waiting for work.
+WAITS = {("EpollSelector.select", "selectors.py"), ("_connection_worker_thread", "core.py:59"),
+         ("_worker", "thread.py"), ("Condition.wait", "threading.py"), ("SimpleQueue.get", "")}
+
+
 def area(path: str) -> str:
     """Which part of the code a frame's file is: one of ours by folder, a library by its
-    top package, or the standard library."""
+    top package, or the standard library. py-spy names files from the import root
+    ("sqlalchemy/orm/session.py", "asyncio/events.py", "selectors.py"), full paths
+    elsewhere."""
     parts = Path(path).parts
     if "site-packages" in parts or "dist-packages" in parts:
         i = max(i for i, p in enumerate(parts) if p in ("site-packages", "dist-packages"))
-        top = parts[i + 1] if i + 1 < len(parts) else "?"
-        return top.removesuffix(".py").split(".")[0]
-    for p in parts[:-1]:
-        if p in OURS:
-            return p
-    if parts and parts[0] in OURS:
-        return parts[0]
-    if "python3" in path or path.startswith("<"):
+        parts = parts[i + 1:]
+    elif path.startswith("/"):
+        ours = [p for p in parts[:-1] if p in OURS]
+        if ours:
+            return ours[-1]
+        return "stdlib" if "python3" in path else (parts[-2] if len(parts) > 1 else path)
+    if not parts or path.startswith("<"):
         return "stdlib"
-    return parts[-2] if len(parts) > 1 else path
+    top = parts[0].removesuffix(".py")
+    if top in OURS:
+        return top
+    return "stdlib" if top in sys.stdlib_module_names or top.startswith("_") else top
+
+
+def _waiting(frame: tuple[str, str]) -> bool:
+    fn, file = frame
+    return any(fn == w and (file if ":" in where else file.rsplit(":", 1)[0]).endswith(where)
+               for w, where in WAITS)
 
 
 def parse(raw: str) -> list[tuple[list[tuple[str, str]], int]]:
-    """(frames as (function, file), samples) per stack line; malformed lines are skipped."""
+    """(frames as (function, "file:line"), samples) per stack line; malformed lines are skipped."""
     out = []
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
@@ -51,28 +67,37 @@ def parse(raw: str) -> list[tuple[list[tuple[str, str]], int]]:
         frames = []
         for f in stack.split(";"):
             m = _FRAME.match(f.strip())
-            frames.append((m["fn"], m["file"]) if m else (f.strip(), ""))
+            frames.append((m["fn"], m["file"] + (f":{m['line']}" if m["line"] else "")) if m else (f.strip(), ""))
         out.append((frames, int(count)))
     return out
 
 
 def summarise(raw: str, top: int = 12) -> str:
-    """Markdown: samples by the leaf's area, then the busiest leaf functions."""
+    """Markdown: the busy samples by the leaf's area, by our innermost function (what of
+    ours the time was spent under, libraries included) and by the leaf function."""
     stacks = parse(raw)
     total = sum(n for _, n in stacks)
-    if not total:
-        return "(no samples: the engine was idle or py-spy could not attach)"
+    busy = [(frames, n) for frames, n in stacks if frames and not _waiting(frames[-1])]
+    work = sum(n for _, n in busy)
+    if not work:
+        return "(no busy samples: the engine was idle or py-spy could not attach)"
     by_area: Counter[str] = Counter()
+    by_ours: Counter[str] = Counter()
     by_leaf: Counter[str] = Counter()
-    for frames, n in stacks:
+    for frames, n in busy:
         fn, file = frames[-1]
-        by_area[area(file)] += n
-        by_leaf[f"{fn} ({Path(file).name})"] += n
-    lines = [f"Profile: {total} samples.", "", "| where (leaf frame) | share |", "|---|---:|"]
-    lines += [f"| {a} | {n / total:.1%} |" for a, n in by_area.most_common(top)]
-    lines += ["", "| function (leaf) | share |", "|---|---:|"]
-    lines += [f"| {f.replace('|', '/')} | {n / total:.1%} |" for f, n in by_leaf.most_common(top)]
-    return "\n".join(lines)
+        by_area[area(file.rsplit(":", 1)[0])] += n
+        by_leaf[f"{fn} ({Path(file.rsplit(':', 1)[0]).name})"] += n
+        ours = [f for f in frames if area(f[1].rsplit(":", 1)[0]) in OURS]
+        by_ours[f"{ours[-1][0]} ({ours[-1][1].rsplit(':', 1)[0]})" if ours else "(no frame of ours)"] += n
+
+    def rows(title: str, c: Counter[str]) -> list[str]:
+        return ["", f"| {title} | share of busy samples |", "|---|---:|"] + [
+            f"| {k.replace('|', '/')} | {n / work:.1%} |" for k, n in c.most_common(top)]
+
+    return "\n".join([f"Profile: {total} samples, {work} busy ({total - work} in a wait: epoll, idle worker threads)."]
+                     + rows("area (leaf frame)", by_area) + rows("our innermost function", by_ours)
+                     + rows("leaf function", by_leaf))
 
 
 @contextlib.contextmanager
