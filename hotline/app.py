@@ -30,6 +30,7 @@ from hours import calendar as hours_calendar
 from hours import config as hours_config
 from ivr import prompts as ivr_prompts
 from ivr.live import LiveMenu
+from ivr.lookups import LanguageLookups
 from ivr.runner import IvrRunner
 from core import events as report_events
 from reports import routes as report_routes
@@ -98,8 +99,9 @@ class Engine:
         self.kb = KnowledgeBase(self.store)
         # the answers the menu reads out, added at start when missing (validated here, at build)
         self.kb_seed = load_seed(s.config, {d.code for d in s.centre.departments})
+        self.language_lookups = LanguageLookups(self.store.caller_language)
         ivr = IvrRunner(self.menu, ivr_prompts.PromptCatalogue(self.menu), ivr_prompts.Speech(s.root),
-                        tickets=self.store.ticket_status, languages=self.store.caller_language,
+                        tickets=self.store.ticket_status, languages=self.language_lookups.language,
                         closed=self._closed, kb=self.kb.answer, kb_used=self.kb.heard)
         self.agi = FastAgiServer(s.agi_address, s.agi_port, {contract.AGI_IVR: ivr}, on_rtt=self.metrics.agi_round_trip)
         self.events = EventLog(self.store)
@@ -293,7 +295,7 @@ class Engine:
             "journal_backlog": await self.intake.backlog(), "journals_cut": self.journals_cut,
             "intake": self.intake.stats, "agi": {k: v for k, v in self.agi.stats.items() if k != "command_seconds"},
             "uptime": round(time.time() - self.started, 1),
-            "menu": self.menu.status(),
+            "menu": self.menu.status(), "language_lookups": self.language_lookups.stats,
             "catalogue": self.catalogue.status(),
             "calendar_warnings": hours_calendar.coverage(self.now().date(), self.calendar),
             "acd": {"waiting": len(self.acd.board.calls), "ready": self.acd.board.ready_count(),
@@ -334,6 +336,7 @@ class Engine:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self.ami.run(), name="ami")
                 tg.create_task(self._database(), name="database")
+                tg.create_task(self.language_lookups.run(), name="language-lookups")
                 tg.create_task(self.menu.watch(), name="menu-watch")
                 tg.create_task(self.catalogue.watch(), name="catalogue-watch")
                 tg.create_task(self.events.run(), name="event-log")

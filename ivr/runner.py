@@ -14,7 +14,9 @@ from ivr.model import Menu
 from ivr.prompts import PromptCatalogue, Speech
 
 log = logging.getLogger(__name__)
-LANGUAGE_LOOKUP_SECONDS = 0.5   # a local database answers in milliseconds, even on a loaded machine
+# A local database answers in milliseconds, even on a loaded machine; past this the menu asks
+# the caller (ivr/lookups.py: the query goes on without them)
+LANGUAGE_LOOKUP_SECONDS = 0.25
 
 # (ticket number) -> (status, due date text) or None; (caller) -> remembered language
 TicketLookup = Callable[[str], Awaitable[tuple[str, str | None] | None]]

@@ -228,7 +228,8 @@ async def test_a_phone_unregistering_mid_shift_pauses_its_agent_and_registering_
         ("answered", {"agent1006", "agent2004"})
 
 
-async def test_engine_killed_with_calls_in_menu_waiting_ringing_and_talking(hotline, asterisk, phones, driver):
+async def test_engine_killed_with_calls_in_menu_waiting_ringing_and_talking(hotline, asterisk, phones, driver,
+                                                                           tmp_path):
     """The engine's task is cancelled at once: its AMI and FastAGI sockets close as on a
     SIGKILL and the heartbeat stops (what a kill adds, no cleanup, is the journals' case)."""
     s, acd = hotline.settings, hotline.engine.acd
@@ -246,15 +247,14 @@ async def test_engine_killed_with_calls_in_menu_waiting_ringing_and_talking(hotl
         await answered(talking[-1])
     first_prices = await call(driver, s, "12358", caller="13960001000", talk=14, wait=0.3)
     await answered(first_prices)
-    # (`talk` is how long a caller stays on the line in all: these wait patiently, the second
-    # until the prices agent is through with the first. They fall back beat_timeout after the
-    # kill, itself some seconds after they called. Both fall back on the same lost beat; the
-    # first to call must be the first answered: before QUEUE_PRIO kept their order, the second
-    # often joined app_queue first and the first hung up waiting)
-    waiting = []
-    for i, t in enumerate((50, 80)):   # one after the other: placed together, either may queue first
-        waiting.append(await call(driver, s, "12358", caller=f"1396100{i:04d}", talk=t, wait=0.3))
-        await until(lambda: waiting[-1] in acd.board.calls, 20, f"prices call {i + 1} waiting")
+    # (`talk` is how long a caller stays on the line in all.) Each waiting call sees the lost
+    # heartbeat at the end of its own WaitExten chunk, so the two fall back up to a chunk apart,
+    # in either order (an announcement shifts a call's chunks). With one prices agent the one
+    # answered second had to outlast the other's whole call: it hung up in CI. A second
+    # prices line (2004, logged out in the engine) registers once the engine is gone: app_queue
+    # rings it, the engine never would, and each waiting call has a line.
+    waiting = [await call(driver, s, "12358", caller=f"1396100{i:04d}", talk=50, wait=0.3) for i in range(2)]
+    await until(lambda: all(i in acd.board.calls for i in waiting), 20, "two prices calls waiting")
     await acd.agent_action("2001", "ready", by="test")   # a line that rings and never answers
     menu = [await call(driver, s, "12345", caller=f"1396200{i:04d}", talk=20, wait=60) for i in range(3)]
     ringing = await call(driver, s, "12369", caller="13960003000", talk=35, wait=0.3)
@@ -265,17 +265,30 @@ async def test_engine_killed_with_calls_in_menu_waiting_ringing_and_talking(hotl
     killed = time.monotonic()
     fell_back: dict[str, float] = {}
     native = waiting + menu + [ringing]
+    def watch() -> bool:
+        """Notes when each call fell back; True once all have."""
+        for i in native:
+            p = journals / f"{i}.log"
+            if i not in fell_back and p.exists() and f" {contract.J_FALLBACK} " in p.read_text():
+                fell_back[i] = time.monotonic() - killed
+        return len(fell_back) == len(native)
+
+    def connected(i: str) -> bool:
+        p = journals / f"{i}.log"
+        return p.exists() and f" {contract.J_CONNECT} " in p.read_text()
+
+    ids = talking + [first_prices] + native
     try:
-        deadline = killed + beat + chunk + ring + 10
-        while time.monotonic() < deadline and len(fell_back) < len(native):
-            for i in native:
-                p = journals / f"{i}.log"
-                if i not in fell_back and p.exists() and f" {contract.J_FALLBACK} " in p.read_text():
-                    fell_back[i] = time.monotonic() - killed
-            await asyncio.sleep(0.2)
-        # let the native path answer and the calls end (the longest: talking, 40 s)
-        ids = talking + [first_prices] + native
-        await until(lambda: all(_ended(journals / f"{i}.log") for i in ids), 120, "every call ended")
+        # the menu's calls fall back at once into the general queue, which reaches every agent
+        # after its own: 2004 registers once they are answered, or it takes one of them
+        await until(lambda: [watch()] and all(i in fell_back and connected(i) for i in menu), 15,
+                    "the menu calls answered natively")
+        async with phone_of(s, "2004", tmp_path / "p2004"):
+            deadline = killed + beat + chunk + ring + 10
+            while time.monotonic() < deadline and not watch():
+                await asyncio.sleep(0.2)
+            # let the native path answer and the calls end (the longest: talking, 40 s)
+            await until(lambda: all(_ended(journals / f"{i}.log") for i in ids), 120, "every call ended")
     finally:
         await hotline.start()
     acd = hotline.engine.acd
@@ -298,8 +311,6 @@ async def test_engine_killed_with_calls_in_menu_waiting_ringing_and_talking(hotl
             f"fell back after {fell_back[i]:.1f} s: " + ", ".join(
                 f"{k}={by[i][k]}" for k in ("dialed", "disposition", "agent", "started_at", "answered_at",
                                             "ended_at", "wait_seconds"))
-    first, second = (by[i]["answered_at"] for i in waiting)
-    assert first < second, f"the second caller answered first: {first} vs {second}"
     # the call that was ringing 2001 falls back too, but app_queue keeps ringing its best-
     # penalty member, 2001 itself, which never answers (docs/faults.md: a known limit)
     assert by[ringing]["fallback"] is True
@@ -366,15 +377,21 @@ async def test_a_slow_database_keeps_calls_flowing(hotline, asterisk, phones, dr
                 ids.append(await call(driver, asterisk, n, caller=f"139{tag}00{i:05d}", talk=10, wait=0.2))
                 await asyncio.sleep(0.5)
             proxy.delay = 0.0   # the records are not what is measured
-            return [await answered_after(h.store, i, timeout=90) for i in ids]
-        base = await answer_times(0.0, 8)
-        slow = await answer_times(0.2, 9)
-        figures("db-slow-200ms", calls=len(base) + len(slow), answer_s_normal=base, answer_s_slow=slow)
+            answers = [await answered_after(h.store, i, timeout=90) for i in ids]
+            # where the time went: before the queue (start, menu) and waiting in it
+            queued = [(await ticket_for(h.store, i))["wait_seconds"] for i in ids]
+            return answers, [round(a - q, 2) if a is not None and q is not None else None
+                             for a, q in zip(answers, queued)]
+        base, base_menu = await answer_times(0.0, 8)
+        slow, slow_menu = await answer_times(0.2, 9)
+        figures("db-slow-200ms", calls=len(base) + len(slow), answer_s_normal=base, answer_s_slow=slow,
+                before_queue_s_normal=base_menu, before_queue_s_slow=slow_menu)
         assert None not in base + slow
-        # Every call answered. The issue's bar - routing never waits on the database (+0.5 s on
-        # the median) - is not met yet: a 200 ms round trip still adds 1-2 s (docs/faults.md).
-        # What this holds is that it stays a delay of a few round trips, never a stall.
-        assert statistics.median(slow) <= statistics.median(base) + 3.0, (base, slow)
+        # Every call answered, and the issue's bar: routing never waits on the database, at most
+        # 0.5 s more on the median. What the caller still waits for is the menu's language lookup,
+        # bounded at 0.25 s (ivr/lookups.py; cancelling the query itself used to cost 1.1 s).
+        assert statistics.median(slow) <= statistics.median(base) + 0.5, (base, slow, base_menu, slow_menu)
+        assert max(m for m in slow_menu if m is not None) < 0.6, slow_menu
 
 
 async def test_ami_reset_during_routing_resyncs_and_offers_no_call_twice(hotline, asterisk, phones, driver):
