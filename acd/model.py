@@ -11,6 +11,8 @@ by the caller, so the same inputs always give the same routing (see `acd.policy`
   asked for it, so it keeps its place among other callbacks.
 - While a call waits, its requirements relax in steps: step i applies from
   `arrived + steps[i].after_seconds` on, and widens (never narrows) who may take the call.
+  A wait inside the call's own department that cannot pay off is cut short
+  (`acd.policy.Board.hasten`); the call then carries the step it reached (`hastened`).
 """
 from __future__ import annotations
 
@@ -148,6 +150,7 @@ class WaitingCall:
     bounced: bool = False
     missed_by: tuple[str, ...] = ()
     promoted: int = 0          # classes gained by waiting (priority ageing, Board.age)
+    hastened: int = 0          # its step is at least this one: a wait cut short (Board.hasten)
 
     def __post_init__(self):
         if isinstance(self.priority, bool) or not isinstance(self.priority, int) or self.priority < 0:

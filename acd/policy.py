@@ -13,9 +13,19 @@ Routing rule (one pass, `assign`):
    relaxation step (step i applies from `arrived + after_seconds_i` on; steps widen, never
    narrow). "Best": agents who already let this call ring out come last; then the earliest
    (strictest) step the agent matches; then the highest level in that step's skill; then
-   the longest idle; then the agent id.
+   the fewest skills (among equally skilled agents the least versatile one takes the call,
+   so that the multilingual and cross-trained stay free for the calls only they can take);
+   then the longest idle; then the agent id.
 3. A call no ready agent may take stays waiting and does not hold up the calls behind it.
    The pass ends when no waiting call is allowed any remaining ready agent.
+
+Waits cut short (`Board.hasten`, run before `assign`): a step's wait exists so that a
+better-matched agent (the caller's language, a higher level) can free up for the call. When
+an agent of a later step in the call's OWN department is ready, but no agent of the call's
+current steps is ready or due out of wrap-up before that later step's time, the wait cannot
+pay off as far as the board can know, and the later step applies at once. A step that hands
+the call to another department (an overflow) always waits its time: it takes that
+department's agents from that department's own callers.
 
 Every `Decision` says which call (and its place in line), which step rule, and the best
 candidates it was chosen among; `explain` turns it into text.
@@ -54,13 +64,17 @@ class Refused(ValueError):
 def current_step(call: WaitingCall, now: float, policy: Policy) -> int:
     """Index of the call's current relaxation step; -1 before it arrived.
     Step i applies once `call.arrived + steps[i].after_seconds <= now` (one definition,
-    used by the index as well, so rounding cannot make them disagree)."""
+    used by the index as well, so rounding cannot make them disagree), or once the board cut
+    the wait for it short (`call.hastened`, see `Board.hasten`)."""
+    steps = policy.steps_for(call.department)
     s = -1
-    for i, step in enumerate(policy.steps_for(call.department)):
+    for i, step in enumerate(steps):
         if call.arrived + step.after_seconds <= now:
             s = i
         else:
             break
+    if s >= 0 and call.hastened > s:
+        s = min(call.hastened, len(steps) - 1)   # the policy may have fewer steps since a reload
     return s
 
 
@@ -85,6 +99,7 @@ class Candidate:
     idle_since: float
     step_index: int        # the first step this agent matches
     missed: bool = False   # this agent already let the call ring out
+    skills: int = 0        # how many skills the agent has (fewer goes first among equals)
 
 
 @dataclass(frozen=True)
@@ -115,9 +130,11 @@ class Decision:
         return self.now - self.call.arrived
 
 
-def _rule(call: WaitingCall, j: int, step: RelaxStep, n: int, missed: bool) -> str:
-    text = (f"step {j + 1} of {n} for {call.department} (from {step.after_seconds:g} s): "
-            f"{step.describe(call)}; best level, then longest idle")
+def _rule(call: WaitingCall, j: int, step: RelaxStep, n: int, missed: bool, now: float) -> str:
+    early = ", applied early: nobody of the earlier steps was ready or due out of wrap-up in time" \
+        if call.arrived + step.after_seconds > now else ""
+    text = (f"step {j + 1} of {n} for {call.department} (from {step.after_seconds:g} s{early}): "
+            f"{step.describe(call)}; best level, then fewest other skills, then longest idle")
     if missed:
         text += "; only agents it already rang out on were left"
     return text
@@ -156,7 +173,7 @@ def explain(decision: Decision) -> str:
 # the other agents that wanted the same call look again, while a call's look-up touches one
 # list per step (bench.routing: the walks cross at about 30 ready agents per 1,000 calls).
 _AGENT_WALK_COST = 32
-_ReadyEntry = tuple[int, float, str]        # (-level, idle_since, agent id): best first
+_ReadyEntry = tuple[int, int, float, str]   # (-level, skills, idle_since, agent id): best first
 _Rank = tuple[int, float, str]              # (priority, arrived, linkedid)
 
 
@@ -231,7 +248,7 @@ class Board:
                 del self._agent_lists[old.id]
                 for key, level in old.skills.items():
                     lst = self._ready_by_key[key]
-                    del lst[bisect_left(lst, (-level, old.idle_since, old.id))]
+                    del lst[bisect_left(lst, (-level, len(old.skills), old.idle_since, old.id))]
             if old.call is not None and old.call != agent.call:
                 self._holding.pop(old.call, None)
                 self._offered_calls.pop(old.call, None)
@@ -245,7 +262,8 @@ class Board:
             self._agent_lists[agent.id] = tuple(((key, m) for key, level in agent.skills.items()
                                                  for m in range(1, level + 1)))
             for key, level in agent.skills.items():
-                insort(self._ready_by_key.setdefault(key, []), (-level, agent.idle_since, agent.id))
+                insort(self._ready_by_key.setdefault(key, []),
+                       (-level, len(agent.skills), agent.idle_since, agent.id))
         elif agent.state == WRAPUP:
             heapq.heappush(self._wrapups, (agent.until, agent.id))
 
@@ -274,7 +292,8 @@ class Board:
         self._gen[lid] = self._seq
         self._call_active[lid] = []
         for j, step in enumerate(steps):
-            heapq.heappush(self._timers, (call.arrived + step.after_seconds, self._seq, lid, j))
+            due = call.arrived if j <= call.hastened else call.arrived + step.after_seconds
+            heapq.heappush(self._timers, (due, self._seq, lid, j))
 
     def age(self, now: float, every: float) -> list[WaitingCall]:
         """Priority ageing: a call gains one class per `every` seconds waited, up to
@@ -316,6 +335,62 @@ class Board:
             key = step.key(call)
             insort(self._active.setdefault((key, step.min_level), []), (call.rank, j))
             self._call_active[lid].append((key, step.min_level, j))
+
+    def hasten(self, now: float, exclude: frozenset[str] | set[str] = frozenset()) -> list[WaitingCall]:
+        """Cut short the relaxation waits that cannot pay off (see the module doc); returns
+        the calls whose step moved on, each put back in the line carrying the step it reached
+        (`hastened`, kept through a RONA and a rebuilt board). `exclude`: ready agents another
+        node holds (as for `assign`).
+
+        A step of the call's own department applies early when (1) a ready agent matches it,
+        so the cut helps now, (2) no ready agent matches the call's current steps, and (3) no
+        agent in wrap-up who does is due out before that step's own time. Agents on a call are
+        not counted: the board cannot know when a call ends, and a hotline call lasts minutes
+        against a step's wait of seconds. A step that hands the call to another department
+        (and the steps after it) keeps its time."""
+        self.advance(now)
+        if not self._calls or not self._ready:
+            return []
+        out = []
+        for rank in list(self._line):
+            lid = rank[2]
+            call = self._calls[lid]
+            act, steps = self._call_active[lid], self._steps[lid]
+            if not act or len(act) == len(steps):
+                continue  # not arrived yet, or at its last step
+            stricter = [(key, m) for key, m, _ in act]
+            if any(self._any_ready(key, m, exclude) for key, m in stricter):
+                continue  # (2) it may be taken at its current steps now
+            for k in range(len(act), len(steps)):
+                step = steps[k]
+                if step.department_override not in (None, call.department):
+                    break  # a hand-over to another department waits its time
+                if not self._any_ready(step.key(call), step.min_level, exclude):
+                    stricter.append((step.key(call), step.min_level))
+                    continue  # (1) nobody this step would add is ready: look further
+                if not self._wrapping_up(stricter, call.arrived + step.after_seconds):
+                    new = replace(call, hastened=k)
+                    self.put_call(new)
+                    out.append(new)
+                break
+        return out
+
+    def _any_ready(self, key: SkillKey, min_level: int, exclude: frozenset[str] | set[str]) -> bool:
+        for neg_level, _, _, aid in self._ready_by_key.get(key, ()):
+            if -neg_level < min_level:
+                return False
+            if aid not in exclude:
+                return True
+        return False
+
+    def _wrapping_up(self, skills: list[tuple[SkillKey, int]], by: float) -> bool:
+        """Some agent in wrap-up with one of these (skill, minimum level) is due out by `by`."""
+        for until, aid in self._wrapups:
+            agent = self._agents.get(aid)
+            if (until <= by and agent is not None and agent.state == WRAPUP and agent.until == until
+                    and any(agent.skills.get(key, 0) >= m for key, m in skills)):
+                return True
+        return False
 
     def next_due(self) -> float | None:
         """When the board next changes by itself (a call's next relaxation step or the end of
@@ -447,14 +522,14 @@ class Board:
             heads[key] = i
             neg_min = -step.min_level
             while i < n:
-                neg_level, idle, aid = lst[i]
+                neg_level, n_skills, idle, aid = lst[i]
                 i += 1
                 if neg_level > neg_min:
                     break
                 if aid in taken or aid in seen:
                     continue
                 seen.add(aid)
-                cand = Candidate(aid, key[0], key[1], -neg_level, idle, j, aid in missed_by)
+                cand = Candidate(aid, key[0], key[1], -neg_level, idle, j, aid in missed_by, n_skills)
                 (missed_found if cand.missed else found).append(cand)
                 if want is not None and len(found) >= want:
                     break
@@ -470,7 +545,7 @@ class Board:
         return Decision(
             call=call, agent=self._agents[chosen.agent_id], step_index=chosen.step_index,
             step=steps[chosen.step_index], steps=len(steps), current_step=s,
-            rule=_rule(call, chosen.step_index, steps[chosen.step_index], len(steps), chosen.missed),
+            rule=_rule(call, chosen.step_index, steps[chosen.step_index], len(steps), chosen.missed, now),
             candidates=shown, more_candidates=limit is not None and len(ranked) > limit,
             position=position, skipped_ahead=position - made, now=now)
 

@@ -574,6 +574,9 @@ class AcdService:
         await self._max_wait(now)
         if not self.ami.connected:
             return   # nothing can be delivered: decide when Asterisk is reachable again
+        for call in self.board.hasten(now, exclude=self.elsewhere):
+            log.info("acd: %s waited %.1f s: step %d applies early (nobody of the earlier steps is free soon)",
+                     call.linkedid, now - call.arrived, call.hastened + 1)
         for decision in self.board.assign(now, exclude=self.elsewhere):
             await self._deliver(decision, now)
 

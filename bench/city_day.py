@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.city_day [--agents 750] [--calls 56000] [--seed 12345]
         [--surge-hour 13] [--surge-factor 3] [--surge-department DEPT]
-        [--relax 0:3 15:1 30:1::cmn 60:1:general] [--fill-roster] [--no-by-hour] [--quiet]
+        [--relax 0:1 5:1::cmn 60:1:general] [--fill-roster] [--no-by-hour] [--quiet]
 
 One day of a 12345 centre shaped like the demo (hotline/demo.toml: departments general,
 market, tax, hrss (social security), ecology, housing, prices; Mandarin, Cantonese and

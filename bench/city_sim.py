@@ -8,7 +8,7 @@ scenario), so a scenario always gives the same result.
 - `run_core` drives the real `acd.policy.Board` the way `acd.service` does: facts are
   applied (call queued, answered, hung up, caller gone, agent logs in/out), then one
   routing pass: `tick` (wrap-ups over), `age` at most once a second while calls wait,
-  `assign`, and every decision is `offer`ed. It wakes at every event, at the board's
+  `hasten` (waits that cannot pay off cut short), `assign`, and every decision is `offer`ed. It wakes at every event, at the board's
   `next_due` (a relaxation step or a wrap-up end) and each second while calls wait (the
   service's 1 s loop, which is when ageing runs). A call still waiting `max_wait_seconds`
   after it arrived is timed out (the service sends it to voicemail).
@@ -211,6 +211,7 @@ def run_core(sc: Scenario, progress: Progress | None = None) -> Result:
         if ageing and waiting and now >= aged_at + 1.0:   # the same sum as the wake-up: no float gap
             aged_at = now
             board.age(now, ageing)
+        board.hasten(now)
         for d in board.assign(now):
             lid, aid = d.call.linkedid, d.agent.id
             board.offer(d, now)

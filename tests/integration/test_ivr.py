@@ -44,7 +44,7 @@ async def test_each_language_hears_its_own_prompts(hotline, driver):
 async def test_invalid_key_then_valid_path(hotline, driver):
     s = hotline.settings
     # 9 is not an option at the language menu: "invalid", the menu again, then English, 1
-    # (nobody in market speaks English: the Mandarin agent takes it after the relaxation)
+    # (nobody in market speaks English: the Mandarin agent takes it, the wait cut short)
     linkedid = await call(driver, s, "12345", dtmf="9" + "w" * 8 + "3w1", talk=9)
     t = await ticket_for(hotline.store, linkedid)
     assert [(p["node"], p["input"]) for p in t["ivr_path"]] == [("lang", "!9"), ("lang", "3"), ("main", "1")]

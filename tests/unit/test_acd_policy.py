@@ -312,3 +312,72 @@ def test_next_due_names_the_next_step_or_wrapup_end():
     board.drop_call("c1")
     board.tick(155.0)
     assert board.next_due() is None
+
+
+# -- the least versatile of equally skilled agents; waits cut short -------------------------------
+def test_of_equally_skilled_agents_the_one_without_cantonese_takes_the_mandarin_call():
+    # the bilingual agent has been idle longer, but keeping them free is what lets the
+    # Cantonese caller who rings a moment later be answered in Cantonese at once
+    bilingual = agent("1001", "tax:cmn:4", "tax:yue:4", idle=-600)
+    mandarin = agent("1002", "tax:cmn:4", idle=-10)
+    board = P.Board(POLICY, [bilingual, mandarin], [call("c1", lang="cmn")])
+    [d] = board.assign(0.0)
+    assert d.agent.id == "1002"
+    assert [c.agent_id for c in d.candidates] == ["1002", "1001"]
+    assert "fewest other skills" in P.explain(d)
+    board.offer(d, 0.0)
+    board.put_call(call("c2", arrived=1.0))
+    assert routed(board.assign(1.0)) == [("c2", "1001")]
+
+
+def test_a_higher_level_still_goes_before_fewer_skills():
+    bilingual = agent("1001", "tax:cmn:5", "tax:yue:4")
+    mandarin = agent("1002", "tax:cmn:4", idle=-600)
+    assert routed(P.assign([bilingual, mandarin], [call("c1", lang="cmn")], 0.0, POLICY)) == [("c1", "1001")]
+
+
+def test_the_wait_for_a_cantonese_agent_is_cut_short_when_none_can_free_up():
+    mandarin = agent("1001", "tax:cmn:5")
+    on_call = agent("1002", "tax:yue:4", state=ON_CALL, call="other")      # the end of a call is unknown
+    meal = agent("1003", "tax:yue:5", state=PAUSED, paused_reason="meal")
+    board = P.Board(POLICY, [mandarin, on_call, meal], [call("c1", arrived=0.0)])
+    assert board.assign(2.0) == []                       # by the clock the Mandarin step is 58 s away
+    [hastened] = board.hasten(2.0)
+    assert (hastened.linkedid, hastened.hastened) == ("c1", 2)   # step 2 (any Cantonese) added nobody
+    assert board.current_step("c1", 2.0) == 2
+    [d] = board.assign(2.0)
+    assert (d.agent.id, d.step_index) == ("1001", 2)
+    assert "applied early" in d.rule
+    board.offer(d, 2.0)                                  # the transition agrees with the board
+    assert board.agent("1001").state == OFFERED
+
+
+def test_the_wait_is_kept_for_a_cantonese_agent_out_of_wrap_up_before_the_step():
+    mandarin = agent("1001", "tax:cmn:5")
+    wrapping = agent("1002", "tax:yue:4", state=WRAPUP, until=20.0)
+    board = P.Board(POLICY, [mandarin, wrapping], [call("c1", arrived=0.0)])
+    assert board.hasten(2.0) == [] and board.assign(2.0) == []
+    assert routed(board.tick(20.0) and board.assign(20.0)) == [("c1", "1002")]
+    # out only after the Mandarin step would apply anyway: no point waiting for them
+    late = P.Board(POLICY, [mandarin, agent("1002", "tax:yue:4", state=WRAPUP, until=70.0)], [call("c1")])
+    assert [c.hastened for c in late.hasten(2.0)] == [2]
+
+
+def test_the_hand_over_to_another_department_always_waits_its_time():
+    general = agent("1001", "general:cmn:5")
+    board = P.Board(POLICY, [general], [call("c1", lang="cmn", arrived=0.0)])
+    assert board.hasten(2.0) == [] and board.assign(119.0) == []
+    assert board.hasten(119.0) == []
+    assert routed(board.assign(120.0)) == [("c1", "1001")]
+
+
+def test_a_cut_wait_is_kept_by_the_call_through_a_rona_and_a_rebuilt_board():
+    mandarin = agent("1001", "tax:cmn:5")
+    board = P.Board(POLICY, [mandarin], [call("c1")])
+    [c] = board.hasten(1.0)
+    rebuilt = P.Board(POLICY, [mandarin], [c])            # e.g. another node taking over
+    assert rebuilt.current_step("c1", 1.0) == 2 and P.current_step(c, 1.0, POLICY) == 2
+    d = rebuilt.assign(1.0)[0]
+    rebuilt.offer(d, 1.0)
+    _, back = rebuilt.rona("1001", 3.0)
+    assert back.hastened == 2

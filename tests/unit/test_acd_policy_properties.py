@@ -121,7 +121,7 @@ def reference(agents, calls, now, policy):
                 continue
             st_ = policy.steps_for(c.department)[j]
             level = a.skills[(st_.department_override or c.department, st_.language_override or c.language)]
-            key = (a.id in c.missed_by, j, -level, a.idle_since, a.id)
+            key = (a.id in c.missed_by, j, -level, len(a.skills), a.idle_since, a.id)
             if best is None or key < best[0]:
                 best = (key, a, j)
         if best:

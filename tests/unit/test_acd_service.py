@@ -21,17 +21,26 @@ async def test_cantonese_call_goes_to_the_cantonese_agent_though_a_mandarin_agen
     assert ami.of("Redirect")[-1] == delivered("c1", "1007")
 
 
-async def test_relaxation_reaches_the_mandarin_agent_after_the_configured_seconds():
+async def test_relaxation_reaches_the_mandarin_agent_at_once_when_no_cantonese_agent_can_free_up():
+    # the only Cantonese speaker is on a meal break: waiting the 10 s step cannot pay off,
+    # so the Mandarin agent who is free takes the call now (Board.hasten)
     svc, ami, clock, _ = service(agents=AGENTS[:2])
     await svc.agent_action("1007", "pause", "meal")
     await feed(svc, queued("c1", lang="yue"))
-    assert not ami.of("Redirect")
-    clock.t += 9.9
+    assert ami.of("Redirect")[-1] == delivered("c1", "1002")
+
+
+async def test_relaxation_waits_for_the_cantonese_agent_who_ends_a_wrap_up_before_the_step():
+    svc, ami, clock, _ = service(agents=AGENTS[:2])
+    await feed(svc, queued("c0", lang="yue"))
+    assert ami.of("Redirect")[-1] == delivered("c0", "1007")
+    await feed(svc, ue(contract.EV_CONNECTED, linkedid="c0", agent="1007"), ue(contract.EV_CALL_END, linkedid="c0"))
+    assert svc.board.agent("1007").state == "wrapup"       # 5 s, out before the 10 s step
+    await feed(svc, queued("c1", lang="yue"))
+    assert len(ami.of("Redirect")) == 1                     # 1002 is free, but c1 waits for 1007
+    clock.t += 5.1
     await feed(svc)
-    assert not ami.of("Redirect")
-    clock.t += 0.2
-    await feed(svc)
-    assert ami.of("Redirect")[-1]["Exten"] == "1002"
+    assert ami.of("Redirect")[-1] == delivered("c1", "1007")
 
 
 async def test_rona_reoffers_to_the_next_agent_and_pauses_after_n_misses():
