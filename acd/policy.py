@@ -192,6 +192,7 @@ class Board:
         self._calls: dict[str, WaitingCall] = {}
         self._steps: dict[str, tuple[RelaxStep, ...]] = {}
         self._line: list[_Rank] = []                                   # every waiting call, by rank
+        self._by_department: dict[str, set[str]] = {}                 # department -> its waiting calls
         self._ready: set[str] = set()
         self._agent_lists: dict[str, tuple[tuple[SkillKey, int], ...]] = {}  # ready agent -> (skill, level) lists
         self._ready_by_key: dict[SkillKey, list[_ReadyEntry]] = {}
@@ -286,6 +287,7 @@ class Board:
         lid = call.linkedid
         self._calls[lid] = call
         insort(self._line, call.rank)
+        self._by_department.setdefault(call.department, set()).add(lid)
         steps = self.policy.steps_for(call.department)
         self._steps[lid] = steps
         self._seq += 1
@@ -312,6 +314,7 @@ class Board:
         """Take a call out of the line (offered, abandoned, timed out)."""
         call = self._calls.pop(linkedid)
         del self._line[bisect_left(self._line, call.rank)]
+        self._by_department[call.department].discard(linkedid)
         rank = call.rank
         for key, m, j in self._call_active.pop(linkedid):
             lst = self._active[(key, m)]
@@ -351,9 +354,15 @@ class Board:
         self.advance(now)
         if not self._calls or not self._ready:
             return []
+        # Only a call of a department some ready agent works in can be cut short (a later step
+        # of its own department needs such an agent), so only those are looked at: with one
+        # agent freed and 1,000 calls waiting in 20 departments, a fiftieth of the line. The
+        # outcome for one call does not depend on the others', so the order is the line's only
+        # for the returned list.
+        departments = {key[0] for aid in self._ready if aid not in exclude for key in self._agents[aid].skills}
+        lids = [lid for d in departments for lid in self._by_department.get(d, ())]
         out = []
-        for rank in list(self._line):
-            lid = rank[2]
+        for lid in sorted(lids, key=lambda x: self._calls[x].rank):
             call = self._calls[lid]
             act, steps = self._call_active[lid], self._steps[lid]
             if not act or len(act) == len(steps):
