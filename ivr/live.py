@@ -57,7 +57,7 @@ class LiveMenu:
     async def watch(self) -> None:
         while True:
             await asyncio.sleep(self.poll_seconds)
-            sig = self._sig()
+            sig = await asyncio.to_thread(self._sig)   # a stat is a disk wait: never on the loop
             if sig != self._signature:
                 self._signature = sig
                 await self.reload()
