@@ -28,7 +28,7 @@ from cluster.topology import Topology
 from core.centre import load_centre
 from tickets.store import Store
 from ..databases import DATABASES
-from ..integration.conftest import own_database, slot_settings
+from ..integration.conftest import browser, own_database, slot_settings  # noqa: F401 - browser: a fixture
 
 pytestmark = pytest.mark.cluster
 SLOT = int(os.environ.get("HOTLINE_TEST_SLOT", "6"))
@@ -52,7 +52,8 @@ class Cluster:
     def nodes(self):
         return self.topology.nodes
 
-    def cli(self, *args: str, timeout: float = 60, db: bool = True) -> subprocess.CompletedProcess:
+    def cli(self, *args: str, timeout: float = 60, db: bool = True, stdin: str | None = None
+            ) -> subprocess.CompletedProcess:
         """The `hotline` command with the cluster's settings (as an operator would run it);
         `db` False: without a database setting (the running cluster's is used)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")} | \
@@ -60,7 +61,7 @@ class Cluster:
         if not db:
             env.pop("HOTLINE_DB_URL", None)
         return subprocess.run([sys.executable, "-m", "hotline.cli", *args], cwd=REPO, env=env,
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout, input=stdin)
 
     def status(self) -> dict:
         r = self.cli("cluster", "status", "--id", str(self.topology.cid), "--nodes", str(self.topology.count),

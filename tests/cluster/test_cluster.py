@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from cluster import kamailio, nodes, service
 from trunks import carrier
 
 pytestmark = pytest.mark.cluster
+REPO = Path(__file__).resolve().parents[2]
 
 
 def tax_calls(n: int, first: int = 0, talk: float = 2.0) -> list[carrier.CarrierCall]:
@@ -255,3 +257,37 @@ def _text(path) -> str:
         return path.read_text(errors="replace")
     except OSError:
         return ""
+
+
+async def test_the_wallboard_shows_a_dead_node_and_its_return(cluster, browser):
+    """A supervisor's wallboard on node1: node3's Asterisk killed turns its row unhealthy
+    (the proxy's dispatcher stopped getting answers), and healthy again once it is back."""
+    from ..integration.conftest import PASSWORD, browser_login
+    t = cluster.topology
+    n3 = t.node("node3")
+    name = f"wallboard-{int(time.time())}"
+    r = cluster.cli("users", "add", name, "--role", "supervisor", stdin=PASSWORD + "\n")
+    assert r.returncode == 0, r.stderr
+    page = await browser.new_page()
+    await browser_login(page, service.node_settings(t, t.node("node1")).http_url, name, "/wallboard")
+    rows = page.locator("#nodes tr")
+    await page.wait_for_selector("#nodes-tile:not([hidden])")
+    assert sorted(await rows.evaluate_all("rs => rs.map(r => r.dataset.node)")) == [n.name for n in t.nodes]
+    row = page.locator('#nodes tr[data-node="node3"]')
+    assert await row.get_attribute("data-healthy") == "true"
+    killed = time.monotonic()
+    assert nodes.asterisk_kill(n3) >= 1
+    try:
+        await page.wait_for_selector('#nodes tr[data-node="node3"][data-healthy="false"]', timeout=15_000)
+        shown_down = time.monotonic() - killed
+        assert await page.locator('#nodes tr[data-node="node1"]').get_attribute("data-healthy") == "true"
+        assert await page.locator('#nodes tr[data-node="node3"] td:last-child').get_attribute("class") == "bad"
+        (REPO / "build").mkdir(exist_ok=True)
+        await page.screenshot(path=str(REPO / "build" / "cluster-wallboard-node-down.png"), full_page=True)
+    finally:
+        s3 = service.node_settings(t, n3)
+        await asyncio.to_thread(nodes.asterisk_up, s3, n3)
+        await asyncio.to_thread(service.wait_healthy, t)
+    await page.wait_for_selector('#nodes tr[data-node="node3"][data-healthy="true"]', timeout=20_000)
+    print(f"\nCLUSTER wallboard: node3 shown down {shown_down:.2f} s after its Asterisk was killed, "
+          f"healthy again once back")
