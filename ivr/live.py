@@ -8,6 +8,7 @@ import asyncio
 import logging
 from pathlib import Path
 
+from core import watch as core_watch
 from core.centre import Centre
 
 from ivr import loader, prompts
@@ -55,12 +56,7 @@ class LiveMenu:
         return True
 
     async def watch(self) -> None:
-        while True:
-            await asyncio.sleep(self.poll_seconds)
-            sig = await asyncio.to_thread(self._sig)   # a stat is a disk wait: never on the loop
-            if sig != self._signature:
-                self._signature = sig
-                await self.reload()
+        await core_watch.watch(self._sig, self._signature, self.poll_seconds, self.reload)
 
     def status(self) -> dict:
         return {"version": self.menu.version, "reloads": self.reloads, "refused": self.refused,
