@@ -78,6 +78,12 @@ class Stats:
     ronas: int = 0
     # the newest samples of "agent free -> phone rings" (bounded: memory stays flat)
     free_to_ring: deque = field(default_factory=lambda: deque(maxlen=FREE_TO_RING_SAMPLES))
+    free_to_ring_total: int = 0   # samples ever taken: a reader asks for those after its last
+
+    def free_to_ring_since(self, start: int) -> tuple[int, list[float]]:
+        """(the next index, the samples from `start` on that the ring still holds)."""
+        held = min(len(self.free_to_ring), max(0, self.free_to_ring_total - start))
+        return self.free_to_ring_total, list(self.free_to_ring)[len(self.free_to_ring) - held:]
 
 
 def _remember(seen: dict[str, None], key: str) -> None:
@@ -447,6 +453,7 @@ class AcdService:
             ts = float(m["Timestamp"]) if m.get("Timestamp") else self._now()
             if freed is not None:
                 self.stats.free_to_ring.append(max(0.0, ts - freed))
+                self.stats.free_to_ring_total += 1
 
     async def _originate_response(self, m: dict) -> None:
         leg = m.get("Uniqueid", "")

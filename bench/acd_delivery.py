@@ -2,15 +2,17 @@
 
     .venv/bin/python -m bench.acd_delivery [--calls 200] [--agents 40] [--talk 6,14]
 
-Runs its own Asterisk instance ('benchacd', own ports) and the engine in this process, with
-N Local agents (all departments and languages, level 3, no wrap-up) that answer, talk 4-10 s
+Runs its own Asterisk instance ('benchacd', own ports) and the engine as a process of its own
+(`hotline serve`, as deployed: this process places the calls and watches the wallboard, and
+must not share the engine's interpreter), with N Local agents (all departments and languages, level 3, no wrap-up) that answer, talk 4-10 s
 and hang up; callers are patient (they stay up to --talk seconds). Places
 `--calls` concurrent calls to the department numbers, so most of them wait; every time an
 agent's call ends while calls are waiting, the ACD picks the next call and redirects it to
 ring the agent. Only those deliveries are samples: an agent that became ready while no call
 was waiting (at start, or in a lull) starts no clock. Measured from Asterisk's timestamp of the event that freed the agent (the
 caller's hang-up) to Asterisk's timestamp of the DialBegin that rings the agent's line:
-AMI transit both ways, the engine's routing pass and the Redirect are all inside it.
+AMI transit both ways, the engine's routing pass and the Redirect are all inside it. The
+samples are the engine's own (`GET /metrics/free-to-ring`), read after each run.
 Prints one table row per run.
 """
 from __future__ import annotations
@@ -18,25 +20,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 
-from acd import config as acd_config
 from core import settings as settings_mod
 from ami.session import AmiSession
-from hotline.app import Engine
-from hotline.cli import SWITCH_INTERVAL
 from asterisk_conf import install, process, secrets
+from bench.call_path import engine_healthy, stop_engine
 from bench.table import load_average, percentile
 from calls.dialer import SimCall, new_linkedid, originate
 from ivr import loader, prompts
+from tickets.store import Store
 
 PORTS = dict(ami_port=35038, agi_port=34573, sip_port=35060, phones_port=35070, rtp_start=36000,
              rtp_end=36999, http_port=38345)
@@ -79,46 +81,50 @@ async def watch_wallboard(s, token: str, latencies: list[float]) -> None:
                                 latencies.append(time.time() - board["changed_at"])
 
 
-async def run_once(engine: Engine, driver: AmiSession, s, calls: int, talk: tuple[float, float],
-                   seed: int, wall: list[float]) -> dict:
+async def engine_get(http: aiohttp.ClientSession, s, path: str) -> dict:
+    async with http.get(f"{s.http_url}{path}") as r:
+        r.raise_for_status()
+        return await r.json()
+
+
+async def run_once(http: aiohttp.ClientSession, store: Store, driver: AmiSession, s, calls: int,
+                   talk: tuple[float, float], seed: int, wall: list[float]) -> dict:
     rng = random.Random(seed)
     numbers = [d.number for d in s.centre.departments if d.number]
-    stats = engine.acd.stats
-    stats.free_to_ring.clear()
+    since = (await engine_get(http, s, "/metrics/free-to-ring?since=0"))["next"]
     wall.clear()
-    ids = []
     load0 = load_average()
     t0 = time.monotonic()
     for i in range(calls):
-        lid = new_linkedid(s.node)
         await originate(driver, SimCall(to=rng.choice(numbers), caller=f"1370000{i:04d}", wait=0.5,
-                                        talk=rng.uniform(*talk)), lid)
-        ids.append(lid)
+                                        talk=rng.uniform(*talk)), new_linkedid(s.node))
         await asyncio.sleep(0.01)
     waited = 0
     while time.monotonic() - t0 < 600:
         await asyncio.sleep(1)
-        done = await engine.store.count_calls()
+        done = await store.count_calls()
         if done >= run_once.total + calls:
             break
         waited += 1
         if waited % 10 == 0:
-            log(f"  {done - run_once.total}/{calls} records, {len(engine.acd.board.calls)} waiting, "
-                f"{len(stats.free_to_ring)} samples")
+            acd = (await engine_get(http, s, "/status"))["acd"]
+            log(f"  {done - run_once.total}/{calls} records, {acd['waiting']} waiting")
     run_once.total += calls
-    samples = [x * 1000 for x in stats.free_to_ring]
-    records = await engine.store.tickets(limit=calls)
+    got = await engine_get(http, s, f"/metrics/free-to-ring?since={since}")
+    samples = [x * 1000 for x in got["seconds"]]
+    records = await store.tickets(limit=calls)
     answered = sum(1 for t in records if t["disposition"] == "answered")
+    waiting_end = (await engine_get(http, s, "/status"))["acd"]["waiting"]
     return {"calls": calls, "agents": len([a for a in s.agents if a.line != "sip"]), "samples": len(samples),
             "p50": pct(samples, 0.5) if samples else float("nan"),
             "p90": pct(samples, 0.9) if samples else float("nan"),
             "p99": pct(samples, 0.99) if samples else float("nan"),
             "max": max(samples) if samples else float("nan"),
             "mean": statistics.fmean(samples) if samples else float("nan"),
-            "answered": answered, "waiting_end": len(engine.acd.board.calls), "seconds": time.monotonic() - t0,
+            "answered": answered, "waiting_end": waiting_end, "seconds": time.monotonic() - t0,
             "wall_n": len(wall), "wall_p50": pct([x * 1000 for x in wall], 0.5) if wall else float("nan"),
             "wall_p99": pct([x * 1000 for x in wall], 0.99) if wall else float("nan"),
-            "events": engine.events.stats["written"], "load": f"{load0} -> {load_average()}"}
+            "load": f"{load0} -> {load_average()}"}
 
 
 run_once.total = 0
@@ -144,46 +150,50 @@ async def main() -> int:
     args = ap.parse_args()
     talk = tuple(float(x) for x in args.talk.split(","))
     home = Path(tempfile.mkdtemp(prefix="hotline-bench-acd-"))
-    root = "/var/lib/hotline/asterisk-root"
-    s = settings_mod.load(env={}, home=str(home), instance="benchacd", asterisk_root=root, node="benchacd",
-                          local_agents=args.agents, db_url=args.db_url or f"sqlite+aiosqlite:///{home / 'b.db'}",
-                          demo_agents=False, config=str(centre_file(home)), **PORTS)
+    root = os.environ.get("HOTLINE_ASTERISK_ROOT", "/var/lib/hotline/asterisk-root")
+    own = dict(home=str(home), instance="benchacd", asterisk_root=root, node="benchacd",
+               local_agents=args.agents, db_url=args.db_url or f"sqlite+aiosqlite:///{home / 'b.db'}",
+               demo_agents=False, config=str(centre_file(home)), **PORTS)
+    s = settings_mod.load(env={}, **own)
+    settings_file = home / "settings.toml"
+    settings_file.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in own.items()))
     log(f"bench instance in {home}; {args.agents} Local agents, {args.calls} calls per run")
     prompts.build(s.root, loader.load_all(s.menus, s.centre)[0], install.asterisk_ids(s.root))
     process.down(s)
     process.up(s)
-    sys.setswitchinterval(SWITCH_INTERVAL)   # as `hotline serve` runs the engine
-    engine = Engine(s, phones=False)
-    engine.now = lambda: datetime(2026, 11, 27, 2, 0, tzinfo=UTC)   # a working day: every department open
-    await engine.acd.configure(acd_config.load(s.centre.acd))
+    engine_log = open(home / "engine.log", "wb")
+    engine = subprocess.Popen([sys.executable, "-m", "hotline.cli", "--settings", str(settings_file), "serve",
+                               "--no-agents"], stdout=engine_log, stderr=engine_log)
     driver = AmiSession(s.bind, s.ami_port, secrets.AMI_USER, secrets.ami_secret(s.state_dir), events=False,
                         name="bench")
+    store = Store(s.database_url)
     rows = []
     try:
-        async with asyncio.TaskGroup() as tg:
-            eng = tg.create_task(engine.run())
+        async with asyncio.TaskGroup() as tg, aiohttp.ClientSession() as http:
             drv = tg.create_task(driver.run())
             try:
                 await driver.wait_connected(10)
-                for _ in range(200):
-                    if (await engine.status())["ok"] and engine.db_migrated and engine.acd.loaded:
+                await engine_healthy(s.http_url, 30)
+                for _ in range(200):   # every Local agent known and ready
+                    if (await engine_get(http, s, "/status"))["acd"]["ready"] >= args.agents:
                         break
                     await asyncio.sleep(0.1)
-                token = await engine.store.create_token("supervisor", "bench")
+                token = await store.create_token("supervisor", "bench")
                 wall: list[float] = []
                 watcher = tg.create_task(watch_wallboard(s, token, wall))
                 for i in range(args.repeat):
                     log(f"run {i + 1}: {args.calls} calls")
-                    rows.append(await run_once(engine, driver, s, args.calls, talk, seed=i, wall=wall))
+                    rows.append(await run_once(http, store, driver, s, args.calls, talk, seed=i, wall=wall))
                     log(f"  p50 {rows[-1]['p50']:.1f} ms, p99 {rows[-1]['p99']:.1f} ms "
                         f"over {rows[-1]['samples']} samples")
                 watcher.cancel()
             finally:
-                eng.cancel()
                 drv.cancel()
     except* asyncio.CancelledError:
         pass
     finally:
+        stop_engine(engine, engine_log)
+        await store.close()
         process.down(s)
     print(table(rows))
     return 0

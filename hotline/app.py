@@ -121,7 +121,7 @@ class Engine:
         self.http = make_app(Deps(store=self.store, status=self.status, registry=self.metrics.registry,
                                   auth=self.users))
         user_routes.add_routes(self.http, self.users)
-        metrics_routes.add_routes(self.http, self.metrics)
+        metrics_routes.add_routes(self.http, self.metrics, self.acd.stats)
         self.store.calendar = self.calendar   # ticket deadlines in the centre's working days
         self.store.clock = lambda: self.now()
         self.providers = Providers(self.store, {d.code for d in s.centre.departments if d.provider})

@@ -47,7 +47,7 @@ class Samples:
         return self.count, [self.ring[i % n] for i in range(start, self.count)]
 
 
-def add_routes(app: web.Application, metrics: Metrics) -> None:
+def add_routes(app: web.Application, metrics: Metrics, acd_stats=None) -> None:
     async def agi_samples(request: web.Request) -> web.Response:
         """The benchmarks' exact percentiles: GET /metrics/agi-rtt?since=<next of the last read>."""
         try:
@@ -58,3 +58,16 @@ def add_routes(app: web.Application, metrics: Metrics) -> None:
         return web.json_response({"next": nxt, "seconds": samples})
 
     app.router.add_get("/metrics/agi-rtt", agi_samples)
+
+    async def free_to_ring(request: web.Request) -> web.Response:
+        """The ACD's "agent free -> agent's phone rings" samples, the same way:
+        GET /metrics/free-to-ring?since=<next of the last read>."""
+        try:
+            start = int(request.query.get("since", "0"))
+        except ValueError:
+            raise web.HTTPBadRequest(text="since must be an integer") from None
+        nxt, samples = acd_stats.free_to_ring_since(start)
+        return web.json_response({"next": nxt, "seconds": samples})
+
+    if acd_stats is not None:
+        app.router.add_get("/metrics/free-to-ring", free_to_ring)

@@ -294,38 +294,8 @@ def compute(events: Iterable[ev.Event], *, group_by: tuple[str, ...] = ("departm
             rows[key] = KpiRow(start, interval, dict(zip(group_by, g)))
         return rows[key]
 
-    d = definitions
     for c in calls.values():
-        r = row(clock.start(c.arrived if c.arrived is not None else c.first_ts), c.dims)
-        r.calls += 1
-        r.ivr_entered += c.ivr or c.disposition in _IN_IVR
-        r.ivr_contained += c.disposition == "completed_in_ivr" and not c.callback
-        r.callbacks_requested += c.callback
-        if c.connected is not None:
-            wait = c.connected - (c.joined if c.joined is not None else c.connected)
-            r.offered += 1
-            r.answered += 1
-            r.answered_within_sl += wait <= d.service_level_s
-            r._wait_s += wait
-            if c.ended is not None:
-                r._handled += 1
-                r._handle_s += (c.ended - c.connected) + c.wrap_s
-        elif c.joined is None:
-            continue
-        elif c.callback:
-            r.offered += 1
-        elif c.timeout or c.disposition == "queue_timeout":
-            r.offered += 1
-            r.timed_out += 1
-        elif c.abandon_at is not None or c.ended is not None:
-            r.offered += 1
-            left = c.abandon_at if c.abandon_at is not None else c.ended
-            if left - c.joined < d.short_abandon_s:
-                r.short_abandons += 1
-            else:
-                r.abandoned += 1
-        else:
-            r.in_queue += 1
+        count(row(clock.start(c.arrived if c.arrived is not None else c.first_ts), c.dims), c, definitions)
 
     for e in log:
         if e.kind == ev.CALLBACK_DONE:
@@ -349,6 +319,48 @@ def compute(events: Iterable[ev.Event], *, group_by: tuple[str, ...] = ("departm
     for r in rows.values():
         _finish(r)
     return [rows[k] for k in sorted(rows)]
+
+
+def count(r: KpiRow, c, d: Definitions, sign: int = 1) -> None:
+    """Add one call's part of the figures to a row; sign -1 takes it away again (the
+    wallboard's running day, reports/today.py, recounts a call when a late event changes it).
+    `c` has the fields of `_Call`."""
+    r.calls += sign
+    r.ivr_entered += sign * (c.ivr or c.disposition in _IN_IVR)
+    r.ivr_contained += sign * (c.disposition == "completed_in_ivr" and not c.callback)
+    r.callbacks_requested += sign * c.callback
+    connected = c.connected
+    if connected is not None:
+        wait = connected - (c.joined if c.joined is not None else connected)
+        r.offered += sign
+        r.answered += sign
+        r.answered_within_sl += sign * (wait <= d.service_level_s)
+        r._wait_s += sign * wait
+        if c.ended is not None:
+            r._handled += sign
+            r._handle_s += sign * ((c.ended - connected) + c.wrap_s)
+    elif c.joined is None:
+        return
+    elif c.callback:
+        r.offered += sign
+    elif c.timeout or c.disposition == "queue_timeout":
+        r.offered += sign
+        r.timed_out += sign
+    elif c.abandon_at is not None or c.ended is not None:
+        r.offered += sign
+        left = c.abandon_at if c.abandon_at is not None else c.ended
+        if left - c.joined < d.short_abandon_s:
+            r.short_abandons += sign
+        else:
+            r.abandoned += sign
+    else:
+        r.in_queue += sign
+
+
+def finish(r: KpiRow) -> KpiRow:
+    """The rates and means of a row from its counts (public: reports/today.py)."""
+    _finish(r)
+    return r
 
 
 def _ratio(num: float, den: float) -> float | None:

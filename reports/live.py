@@ -1,16 +1,18 @@
-"""Live figures for the wallboard: today's events kept in memory (loaded from the event log
-at start, then fed by it) and a snapshot pushed to every listener when something happens."""
+"""Live figures for the wallboard: today's figures kept up as events arrive (loaded from the
+event log at start, then fed by it; reports/today.py) and a snapshot pushed to every listener
+when something happens."""
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from core import events as ev
 from reports import kpi, wallboard
+from reports.today import Today
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +23,12 @@ class Live:
                  min_interval: float = 0.25):
         self.log, self.snapshot, self.tz, self.thresholds = event_log, snapshot, ZoneInfo(tz), thresholds
         self.clock, self.min_interval = clock, min_interval
-        self.events: list[ev.Event] = []
         self.day_start = 0.0
+        self.day = Today(self._day(0.0))
+        self._early: set[tuple] | None = set()   # keys of events that came before the log was read
         self._listeners: set[asyncio.Queue] = set()
         self._changed = asyncio.Event()
-        self._kpi_cache: tuple[int, kpi.KpiRow | None] = (-1, None)
+        self._kpi_cache: tuple[tuple, kpi.KpiRow | None] = ((), None)
         self.loaded = False
         self.changed_at = 0.0   # when the newest event arrived (update latency is measured from it)
         self.nodes: list[dict] | None = None   # a cluster's nodes (None: a single node)
@@ -34,19 +37,28 @@ class Live:
         local = datetime.fromtimestamp(now, self.tz)
         return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
+    def _day(self, start: float) -> datetime:
+        return datetime.fromtimestamp(start, self.tz)
+
     def on_event(self, e: ev.Event) -> None:
         self.changed_at = self.clock()
+        if self.day_start and e.ts >= self.day_start + 86400:
+            self._next_day(e.ts)
         if _counts(e) and e.ts >= self.day_start:
-            self.events.append(e)
+            if self._early is not None:
+                self._early.add(_key(e))
+            self.day.add(e)
         self._changed.set()
 
+    def _next_day(self, now: float) -> None:
+        self.day_start = self._midnight(now)
+        self.day = Today(self._day(self.day_start))
+
     def today(self) -> kpi.KpiRow | None:
-        if self._kpi_cache[0] == len(self.events):
-            return self._kpi_cache[1]
-        rows = kpi.compute(self.events, group_by=(), interval=86400, tz=str(self.tz), until=self.clock())
-        row = next((r for r in rows if r.interval_start.timestamp() >= self.day_start - 1), None)
-        self._kpi_cache = (len(self.events), row)
-        return row
+        key = (id(self.day), self.day.version)
+        if self._kpi_cache[0] != key:
+            self._kpi_cache = (key, self.day.row())
+        return self._kpi_cache[1]
 
     def set_nodes(self, nodes: list[dict]) -> None:
         """A cluster's nodes and their health (hotline/app.py reads them from the proxy)."""
@@ -72,6 +84,7 @@ class Live:
     async def run(self) -> None:
         now = self.clock()
         self.day_start = self._midnight(now)
+        self.day = Today(self._day(self.day_start))
         self.log.subscribe(self.on_event)   # first: nothing logged while we read is missed
         delay = 0.5
         while True:
@@ -82,8 +95,10 @@ class Live:
                 log.info("wallboard: event log not readable yet (%s)", type(e).__name__)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5)
-        seen = {(e.ts, e.kind, e.linkedid, e.agent) for e in self.events}
-        self.events[:0] = [e for e in earlier if _counts(e) and (e.ts, e.kind, e.linkedid, e.agent) not in seen]
+        seen, self._early = self._early or set(), None
+        for e in earlier:
+            if _counts(e) and e.ts >= self.day_start and _key(e) not in seen:
+                self.day.add(e)
         self.loaded = True
         while True:
             try:
@@ -93,8 +108,7 @@ class Live:
                 pass
             self._changed.clear()
             if self.clock() >= self.day_start + 86400:
-                self.day_start = self._midnight(self.clock())
-                self.events = [e for e in self.events if e.ts >= self.day_start]
+                self._next_day(self.clock())
             if self._listeners:
                 board = self.board()
                 for q in list(self._listeners):
@@ -104,7 +118,11 @@ class Live:
             await asyncio.sleep(self.min_interval)
 
 
+def _key(e: ev.Event) -> tuple:
+    return (e.ts, e.kind, e.linkedid, e.agent)
+
+
 def _counts(e: ev.Event) -> bool:
-    """Whether the wall's figures (today's calls) read this event: the rest is not kept, so
-    a day of agent state changes costs no memory here (the KPI pages read the log)."""
+    """Whether the wall's figures (today's calls) read this event (the KPI pages read the log
+    for the rest: agent states, callbacks made)."""
     return bool(e.linkedid) and e.kind not in (ev.AGENT_STATE, ev.CALLBACK_DONE)

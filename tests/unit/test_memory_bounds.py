@@ -45,19 +45,36 @@ def test_free_to_ring_samples_are_bounded():
     assert len(stats.free_to_ring) == acd_service.FREE_TO_RING_SAMPLES
 
 
+def test_free_to_ring_samples_are_read_from_where_a_reader_left_off():
+    stats = acd_service.Stats(free_to_ring=acd_service.deque(maxlen=4))
+    for i in range(6):
+        stats.free_to_ring.append(float(i))
+        stats.free_to_ring_total += 1
+    assert stats.free_to_ring_since(0) == (6, [2.0, 3.0, 4.0, 5.0])   # only what the ring holds
+    assert stats.free_to_ring_since(4) == (6, [4.0, 5.0])
+    assert stats.free_to_ring_since(6) == (6, [])
+
+
 class _Log:
     def subscribe(self, fn):
         pass
 
 
-def test_the_wallboard_keeps_only_the_events_its_figures_read():
+def test_the_wallboard_keeps_one_small_state_a_call_not_the_days_events():
     live = Live(_Log(), lambda: {}, clock=lambda: 1000.0)
     live.day_start = 500.0
+    live._early = None   # the log has been read
     for _ in range(1000):
         live.on_event(ev.Event(1000.0, ev.AGENT_STATE, agent="1002", data={"state": "ready"}))
-    live.on_event(ev.Event(1000.0, ev.CALL_START, linkedid="c1"))
+    for i in range(500):   # each call's menu, queue, answer and end
+        for k, kind in enumerate((ev.CALL_START, ev.IVR_STEP, ev.QUEUE_JOIN, ev.AGENT_CONNECT)):
+            live.on_event(ev.Event(1000.0 + k, kind, linkedid=f"c{i}", agent="1002"))
+        live.on_event(ev.Event(1010.0, ev.CALL_END, linkedid=f"c{i}", data={"disposition": "answered"}))
     live.on_event(ev.Event(100.0, ev.CALL_START, linkedid="yesterday"))   # before today's start
-    assert [(e.kind, e.linkedid) for e in live.events] == [(ev.CALL_START, "c1")]
+    assert list(live.day.calls) == [f"c{i}" for i in range(500)]
+    assert not hasattr(live.day.calls["c0"], "__dict__")   # slots: a few hundred bytes a call
+    assert not hasattr(live, "events")
+    assert live.today().calls == 500 and live.today().answered == 500
 
 
 def test_events_have_no_per_instance_dict():
