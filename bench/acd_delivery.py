@@ -92,6 +92,7 @@ async def run_once(http: aiohttp.ClientSession, store: Store, driver: AmiSession
     rng = random.Random(seed)
     numbers = [d.number for d in s.centre.departments if d.number]
     since = (await engine_get(http, s, "/metrics/free-to-ring?since=0"))["next"]
+    gc0 = (await engine_get(http, s, "/status"))["gc"]
     wall.clear()
     load0 = load_average()
     t0 = time.monotonic()
@@ -114,7 +115,8 @@ async def run_once(http: aiohttp.ClientSession, store: Store, driver: AmiSession
     samples = [x * 1000 for x in got["seconds"]]
     records = await store.tickets(limit=calls)
     answered = sum(1 for t in records if t["disposition"] == "answered")
-    waiting_end = (await engine_get(http, s, "/status"))["acd"]["waiting"]
+    end = await engine_get(http, s, "/status")
+    waiting_end, gc1 = end["acd"]["waiting"], end["gc"]
     return {"calls": calls, "agents": len([a for a in s.agents if a.line != "sip"]), "samples": len(samples),
             "p50": pct(samples, 0.5) if samples else float("nan"),
             "p90": pct(samples, 0.9) if samples else float("nan"),
@@ -124,6 +126,7 @@ async def run_once(http: aiohttp.ClientSession, store: Store, driver: AmiSession
             "answered": answered, "waiting_end": waiting_end, "seconds": time.monotonic() - t0,
             "wall_n": len(wall), "wall_p50": pct([x * 1000 for x in wall], 0.5) if wall else float("nan"),
             "wall_p99": pct([x * 1000 for x in wall], 0.99) if wall else float("nan"),
+            "gc": f"{gc1['collections'][2] - gc0['collections'][2]} / {gc1['max_ms'][2]:.0f}",
             "load": f"{load0} -> {load_average()}"}
 
 
@@ -132,11 +135,12 @@ run_once.total = 0
 
 def table(rows: list[dict]) -> str:
     head = ("| calls | agents | free->ring samples | p50 ms | p90 ms | p99 ms | max ms | answered | "
-            "wallboard pushes | push p50 ms | push p99 ms | run s | load avg before -> after |\n"
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+            "wallboard pushes | push p50 ms | push p99 ms | full GCs in run / longest ms so far | run s | "
+            "load avg before -> after |\n"
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     lines = [f"| {r['calls']} | {r['agents']} | {r['samples']} | {r['p50']:.1f} | {r['p90']:.1f} | "
              f"{r['p99']:.1f} | {r['max']:.1f} | {r['answered']}/{r['calls']} | {r['wall_n']} | "
-             f"{r['wall_p50']:.1f} | {r['wall_p99']:.1f} | {r['seconds']:.0f} | {r['load']} |" for r in rows]
+             f"{r['wall_p50']:.1f} | {r['wall_p99']:.1f} | {r['gc']} | {r['seconds']:.0f} | {r['load']} |" for r in rows]
     return "\n".join([head, *lines])
 
 

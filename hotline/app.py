@@ -302,6 +302,7 @@ class Engine:
                     "decisions": self.acd.stats.decisions, "ronas": self.acd.stats.ronas},
             "event_log": {**self.events.stats, "backlog": self.events.backlog},
             "trunks": self.trunks.status(),
+            "gc": self.metrics.gc.status(),
         }
         body["recordings"] = self._recordings_disk()
         # an alarm, not a failure: calls go on unrecorded (MixMonitor cannot write, the call lives)
@@ -324,6 +325,7 @@ class Engine:
     # -- lifecycle ----------------------------------------------------------------
     async def run(self, ready: asyncio.Event | None = None) -> None:
         s = self.settings
+        self.metrics.gc.install()
         for warning in hours_calendar.coverage(self.now().date(), self.calendar):
             log.warning("calendar: %s", warning)
         await self.agi.start()
@@ -360,6 +362,7 @@ class Engine:
                     ready.set()
         finally:
             await self.agi.stop()
+            self.metrics.gc.remove()
             await runner.cleanup()
             await self.store.close()
             self.intake.close()

@@ -1,6 +1,8 @@
 """Prometheus metrics, one registry per engine (no module-level globals)."""
 from __future__ import annotations
 
+import gc
+import time
 from array import array
 
 from aiohttp import web
@@ -22,10 +24,44 @@ class Metrics:
         self.ami_events = Counter("hotline_ami_events", "AMI events received", registry=r)
         self.journal_backlog = Gauge("hotline_journal_backlog", "Journals waiting to be stored", registry=r)
         self.rtt = Samples()
+        self.gc = GcPauses()
 
     def agi_round_trip(self, seconds: float) -> None:
         self.agi_rtt.observe(seconds)
         self.rtt.add(seconds)
+
+
+class GcPauses:
+    """How long the collector stops the engine, by generation: a full collection walks every
+    object the process holds and nothing else runs meanwhile (no AGI reply, no routing pass).
+    Installed while the engine runs (gc.callbacks is the process's, so `remove` on the way out)."""
+
+    def __init__(self) -> None:
+        self.count = [0, 0, 0]
+        self.max_ms = [0.0, 0.0, 0.0]
+        self.total_ms = [0.0, 0.0, 0.0]
+        self._t0 = 0.0
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter()
+            return
+        g = info.get("generation", 0)
+        ms = (time.perf_counter() - self._t0) * 1000
+        self.count[g] += 1
+        self.total_ms[g] += ms
+        self.max_ms[g] = max(self.max_ms[g], ms)
+
+    def install(self) -> None:
+        gc.callbacks.append(self._callback)
+
+    def remove(self) -> None:
+        if self._callback in gc.callbacks:
+            gc.callbacks.remove(self._callback)
+
+    def status(self) -> dict:
+        return {"collections": list(self.count), "max_ms": [round(x, 2) for x in self.max_ms],
+                "total_ms": [round(x, 1) for x in self.total_ms], "frozen": gc.get_freeze_count()}
 
 
 class Samples:

@@ -104,3 +104,17 @@ async def test_free_to_ring_counts_only_agents_freed_while_calls_wait():
     await feed(svc, {"Event": "DialBegin", "DestLinkedid": "c1", "DestChannel": "Local/1002@x",
                      "Timestamp": str(clock.t + 0.05)})
     assert list(svc.stats.free_to_ring) == []
+
+
+def test_collector_pauses_are_counted_by_generation_while_installed():
+    import gc
+    from hotline.metrics import GcPauses
+    pauses = GcPauses()
+    pauses.install()
+    try:
+        gc.collect()   # a full collection
+    finally:
+        pauses.remove()
+    gc.collect()       # not counted once removed
+    got = pauses.status()
+    assert got["collections"][2] == 1 and got["max_ms"][2] > 0
