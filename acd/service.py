@@ -10,6 +10,7 @@ survive a restart, and waiting calls are found again from Asterisk's channels.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import logging
 import re
@@ -897,18 +898,34 @@ class AcdService:
                 "since": a.since, "misses": a.misses}
 
     async def persist(self) -> None:
-        while True:
-            await asyncio.sleep(0.3)
-            if not self._dirty or self.states is None or not self.loaded:
-                continue
-            self._dirty &= set(self.board.agents)   # removed agents have nothing left to keep
-            batch = {aid: self._persisted(self.board.agent(aid)) for aid in self._dirty}
-            try:
-                await self.states.save(batch)
-                self._dirty -= set(batch)
-            except Exception as e:  # noqa: BLE001 - kept dirty, written when the database is back
-                log.info("acd: agent states not saved yet (%s)", type(e).__name__)
-                await asyncio.sleep(1)
+        try:
+            while True:
+                await asyncio.sleep(0.3)
+                if not await self._save_states():
+                    await asyncio.sleep(1)
+        except asyncio.CancelledError:
+            # an engine stopped on purpose keeps what its agents did in its last 0.3 s (a
+            # login just before a restart came back logged out, and nobody took calls)
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(2):
+                    await self._save_states()
+            raise
+
+    async def _save_states(self) -> bool:
+        """Write the agents changed since the last write; False if the database refused."""
+        if not self._dirty or self.states is None or not self.loaded:
+            return True
+        self._dirty &= set(self.board.agents)   # removed agents have nothing left to keep
+        batch = {aid: self._persisted(self.board.agent(aid)) for aid in self._dirty}
+        try:
+            await self.states.save(batch)
+        except Exception as e:  # noqa: BLE001 - kept dirty, written when the database is back
+            log.info("acd: agent states not saved yet (%s)", type(e).__name__)
+            return False
+        # an agent who changed again while the batch was written stays to be written
+        self._dirty -= {aid for aid, saved in batch.items()
+                        if aid not in self.board.agents or self._persisted(self.board.agent(aid)) == saved}
+        return True
 
     async def resync(self) -> None:
         """After (re)connecting to Asterisk: find waiting calls and agents on calls that

@@ -212,6 +212,32 @@ async def test_persisted_pause_survives_a_restart():
     assert got == {"1002": ("paused", "training"), "1007": ("logged_out", None), "2001": ("ready", None)}
 
 
+async def test_an_engine_stopped_right_after_a_change_keeps_it():
+    """A login 0.1 s before the engine stops (inside the 0.3 s batch) is written on the way out."""
+    saved = {}
+
+    class States:
+        async def load(self):
+            return dict(saved)
+
+        async def save(self, rows):
+            saved.update(rows)
+
+    ami, clock = FakeAmi(), Clock()
+    cfg = acd_config.load({})
+    first = AcdService(ami, cfg, AGENTS, log_event=lambda e: None, states=States(), clock=clock)
+    await first._load()
+    task = asyncio.create_task(first.persist())
+    await first.agent_action("1007", "logout")
+    await asyncio.sleep(0.5)                 # written by the batch
+    await first.agent_action("1007", "login")
+    await asyncio.sleep(0.01)                # then stopped before the next batch
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert saved["1007"]["state"] == "ready"
+
+
 def test_config_errors_name_the_bad_key():
     with pytest.raises(ConfigInvalid, match="ring_seconds"):
         acd_config.load({"ring_seconds": 0})
