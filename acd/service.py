@@ -41,6 +41,7 @@ DEVICE_DOWN = {"UNAVAILABLE", "INVALID", "UNKNOWN", None}   # AMI DeviceStateLis
 SPY_MODES = {"listen": "qE", "whisper": "qEw", "barge": "qEB"}
 COMMAND = "command"           # inbox kind: a change from the API, the directory or a reload
 COMMAND_TIMEOUT = 10.0
+CLAIMS_FRESH = 0.5             # a cluster node: the other nodes' claims, at most this old when calls wait
 # per-call memory is bounded: a lost event or a record never stored cannot grow it for ever
 MAX_REMEMBERED = 10_000        # linkedids the ACD remembers after its part of a call
 FREE_TO_RING_SAMPLES = 4096
@@ -104,6 +105,7 @@ class AcdService:
         # offer, and those another node holds are left out of this node's routing passes
         self.claims = claims
         self.elsewhere: set[str] = set()
+        self._elsewhere_read = float("-inf")   # when the other nodes' claims were last read
         self.policy = cfg.policy()
         self.agents = {a.id: a for a in agents}
         self.by_endpoint = {a.endpoint: a.id for a in agents if a.line == "sip"}
@@ -126,6 +128,7 @@ class AcdService:
         self._held: dict[str, str] = {}              # a live call -> the missed callback of its number it holds back
         self._inbox: asyncio.Queue[tuple[str, dict]] = asyncio.Queue()
         self._dirty: set[str] = set()
+        self._dirty_set = asyncio.Event()            # an agent changed (persist() writes every 0.3 s)
         self._seen: dict[str, None] = {}             # calls the ACD logged live, oldest first (bounded)
         self.loaded = False
         self._globals_pushed = False
@@ -196,6 +199,9 @@ class AcdService:
         while True:
             due = self.board.next_due()
             timeout = 1.0 if due is None else max(0.0, min(1.0, due - self.clock()))
+            if self.elsewhere and self.board.calls:
+                # calls wait and another node holds agents: its releases are read twice a second
+                timeout = min(timeout, CLAIMS_FRESH)
             try:
                 async with asyncio.timeout(timeout):
                     kind, msg = await self._inbox.get()
@@ -248,6 +254,7 @@ class AcdService:
                 d["reason"] = agent.paused_reason
             self._emit(ev.AGENT_STATE, agent=agent.id, data=d)
         self._dirty.add(agent.id)
+        self._dirty_set.set()
 
     # -- calls ----------------------------------------------------------------------------
     async def _queued(self, m: dict) -> None:
@@ -582,6 +589,8 @@ class AcdService:
         await self._max_wait(now)
         if not self.ami.connected:
             return   # nothing can be delivered: decide when Asterisk is reachable again
+        if self.board.calls:
+            await self._read_elsewhere(now)
         for call in self.board.hasten(now, exclude=self.elsewhere):
             log.info("acd: %s waited %.1f s: step %d applies early (nobody of the earlier steps is free soon)",
                      call.linkedid, now - call.arrived, call.hastened + 1)
@@ -693,24 +702,33 @@ class AcdService:
         except Exception as e:  # noqa: BLE001 - the lease runs out by itself
             log.info("acd: claim of %s not released (%s): it lapses", agent_id, type(e).__name__)
 
-    def _held_elsewhere(self, agents: set[str]) -> None:
-        self.elsewhere = agents
+    async def _read_elsewhere(self, now: float) -> None:
+        """Which agents the other nodes hold, read when a routing pass has calls to place
+        (at most every CLAIMS_FRESH seconds): an idle node reads nothing. The claim itself
+        (`_claim`) is what keeps an agent from two offers; this read only spares offers
+        that would be refused."""
+        if self.claims is None or now - self._elsewhere_read < CLAIMS_FRESH:
+            return
+        self._elsewhere_read = now
+        try:
+            async with asyncio.timeout(CLAIMS_FRESH * 2):   # a database away must not hold up routing
+                self.elsewhere = await self.claims.elsewhere()
+        except Exception as e:  # noqa: BLE001 - the last set stays; every offer is still claimed first
+            log.info("acd: claims not read (%s)", type(e).__name__)
 
-    async def claims_loop(self, every: float = 0.5) -> None:
-        """Keeps this node's claims alive while their calls last and reads which agents the
-        other nodes hold (applied through the inbox, between routing passes)."""
+    async def claims_loop(self) -> None:
+        """Keeps this node's claims alive while their calls last (every third of the lease,
+        and only while this node has calls with agents)."""
         if self.claims is None:
             return
-        renewed = 0.0
         while True:
-            await asyncio.sleep(every)
+            await asyncio.sleep(self.claims.lease / 3)
+            if not self.delivering:
+                continue
             try:
-                if self.clock() - renewed >= self.claims.lease / 3:
-                    await self.claims.renew(set(self.delivering))
-                    renewed = self.clock()
-                self._post(self._held_elsewhere, await self.claims.elsewhere())
+                await self.claims.renew(set(self.delivering))
             except Exception as e:  # noqa: BLE001 - retried; leases outlive a short outage
-                log.info("acd: claims not read (%s)", type(e).__name__)
+                log.info("acd: claims not renewed (%s)", type(e).__name__)
 
     async def set_agents(self, agents) -> dict:
         """The directory changed: through the inbox (see `_set_agents`)."""

@@ -45,6 +45,9 @@ class Settings:
     journal_sweep_seconds: float = 30.0  # the safety net; calls are read when their end event arrives
     queue_strategy: str = "leastrecent"  # app_queue strategy of the department queues
     verbose_log: bool = False  # Asterisk writes verbose(3) to log/verbose.log (tests: which prompt played)
+    # timer slack of Asterisk's two pjproject poll loops, which wake every 10 ms (0: left alone);
+    # see asterisk_conf/process.py `slacken`
+    poll_slack_ms: int = 40
     local_agents: int = 0  # benchmarks: this many Local answering agents join every queue
     centre: Centre = field(default=None, repr=False)  # type: ignore[assignment]
 

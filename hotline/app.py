@@ -76,6 +76,7 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 RECORDINGS_MIN_FREE = 64 * 1024 * 1024
+NODES_MAX_AGE = 1.0   # a cluster: how old the nodes' health read from the proxy may be when shown
 
 
 def _owner(root) -> tuple[int, int] | None:
@@ -152,6 +153,11 @@ class Engine:
                                     "department_names": {d.code: d.name for d in s.centre.departments}})
         priority_routes.add_routes(self.http, self.priority_callers)
         self.live = Live(self.events, self.acd.snapshot)
+        self._nodes_lock, self._nodes_at = asyncio.Lock(), float("-inf")
+        if s.cluster_ctl:
+            async def refresh_nodes() -> None:
+                await self.cluster_nodes()
+            self.live.refresh_nodes = refresh_nodes
         report_routes.add_routes(self.http, self.live, self.events, self.store)
         kb_routes.add_routes(self.http, self.kb)
         # the department portal and the supervisor console: the workflow's loop as pages
@@ -259,18 +265,33 @@ class Engine:
         self.journals_cut += len(closed)
 
     # -- cluster ------------------------------------------------------------------
-    async def _watch_cluster(self) -> None:
-        """A cluster node: the nodes' health as the proxy's dispatcher sees it, for /status
-        and the wallboard (pushed when it changes)."""
-        while True:
+    async def cluster_nodes(self, max_age: float = NODES_MAX_AGE) -> list[dict] | None:
+        """A cluster node: the nodes' health as the proxy's dispatcher sees it, read when
+        /status or a wallboard asks (one `kamcmd` at a time, its answer kept `max_age`
+        seconds), not on a clock; a change is pushed to the wallboards."""
+        if not self.settings.cluster_ctl:
+            return None
+        async with self._nodes_lock:
+            if time.monotonic() - self._nodes_at < max_age:
+                return self.live.nodes
             try:
                 nodes = await asyncio.to_thread(cluster_kamailio.nodes_at, self.settings.cluster_ctl)
             except (HotlineError, OSError, subprocess.TimeoutExpired) as e:
                 nodes = [{"name": "proxy", "address": self.settings.sip_proxy, "healthy": False,
                           "error": type(e).__name__}]
+            self._nodes_at = time.monotonic()
             if nodes != self.live.nodes:
                 self.live.set_nodes(nodes)
-            await asyncio.sleep(1.0)
+            return nodes
+
+    async def _watch_cluster(self) -> None:
+        """While a wallboard listens, the nodes' health is read every second (a node down
+        shows within about two seconds of the dispatcher marking it); with nobody
+        watching, nothing is read."""
+        while True:
+            await self.live.until_watched()
+            await self.cluster_nodes()
+            await asyncio.sleep(NODES_MAX_AGE)
 
     # -- database -----------------------------------------------------------------
     async def _database(self) -> None:
@@ -308,7 +329,7 @@ class Engine:
         # an alarm, not a failure: calls go on unrecorded (MixMonitor cannot write, the call lives)
         body["alarms"] = ["recordings disk full"] if body["recordings"].get("full") else []
         if s_cluster := self.settings.cluster_ctl:
-            body["cluster"] = {"proxy": self.settings.sip_proxy, "ctl": s_cluster, "nodes": self.live.nodes}
+            body["cluster"] = {"proxy": self.settings.sip_proxy, "ctl": s_cluster, "nodes": await self.cluster_nodes()}
         body["ok"] = bool(body["ami"] and body["fastagi"] and db)
         return body
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,9 @@ class Live:
         self.loaded = False
         self.changed_at = 0.0   # when the newest event arrived (update latency is measured from it)
         self.nodes: list[dict] | None = None   # a cluster's nodes (None: a single node)
+        # a cluster: reads the nodes' health afresh (briefly cached) before a board is served
+        self.refresh_nodes: Callable[[], Awaitable[None]] | None = None
+        self._watched = asyncio.Event()          # a screen listens: the nodes are watched meanwhile
 
     def _midnight(self, now: float) -> float:
         local = datetime.fromtimestamp(now, self.tz)
@@ -76,10 +79,27 @@ class Live:
     def listen(self) -> asyncio.Queue:
         q: asyncio.Queue = asyncio.Queue(maxsize=2)
         self._listeners.add(q)
+        self._watched.set()
         return q
 
     def unlisten(self, q: asyncio.Queue) -> None:
         self._listeners.discard(q)
+        if not self._listeners:
+            self._watched.clear()
+
+    @property
+    def watched(self) -> bool:
+        return bool(self._listeners)
+
+    async def until_watched(self) -> None:
+        """Returns once a screen listens (at once if one does)."""
+        await self._watched.wait()
+
+    async def fresh_board(self) -> dict:
+        """The board, the nodes' health read first when it is not fresh (a cluster)."""
+        if self.refresh_nodes is not None:
+            await self.refresh_nodes()
+        return self.board()
 
     async def run(self) -> None:
         now = self.clock()

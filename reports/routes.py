@@ -69,12 +69,13 @@ async def _period(request: web.Request) -> tuple[list, float, float]:
 
 @roles("supervisor", "ops")
 async def board(request: web.Request) -> web.Response:
-    return web.json_response(request.app[LIVE].board(), dumps=dumps)
+    return web.json_response(await request.app[LIVE].fresh_board(), dumps=dumps)
 
 
 @roles("supervisor", "ops")
 async def stream(request: web.Request) -> web.StreamResponse:
     live = request.app[LIVE]
+    await live.fresh_board()   # the nodes' health read now (a cluster), then the board as listened to
     q = live.listen()
     return await sse.stream(request, q, "board", first=live.board(), close=lambda: live.unlisten(q))
 

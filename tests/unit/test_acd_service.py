@@ -340,3 +340,79 @@ async def feed_live(svc, *msgs):
             break
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.05)
+
+
+class FakeClaims:
+    """acd/claims.py's interface in memory: what another node holds, and how often it is read."""
+    lease = 15.0
+
+    def __init__(self, held=()):
+        self.held, self.reads, self.renewed, self.taken = set(held), 0, [], []
+
+    async def elsewhere(self):
+        self.reads += 1
+        return set(self.held)
+
+    async def take(self, agent_id, lid):
+        if agent_id in self.held:
+            return False
+        self.taken.append(agent_id)
+        return True
+
+    async def release(self, agent_id, lid, hold=0.0):
+        pass
+
+    async def renew(self, lids):
+        self.renewed.append(set(lids))
+
+
+def claimed_service(held=()):
+    svc, ami, clock, events = service(agents=AGENTS[:2])
+    svc.claims = FakeClaims(held)
+    return svc, ami, clock, svc.claims
+
+
+async def test_an_idle_cluster_node_reads_no_claims_and_reads_them_when_a_call_waits():
+    svc, ami, clock, claims = claimed_service(held={"1002"})
+    for _ in range(5):           # routing passes with nobody waiting: nothing to decide, nothing read
+        clock.t += 1
+        await feed(svc)
+    assert claims.reads == 0
+    await feed(svc, queued("c1"))   # a call to place: the other nodes' claims are read first
+    assert claims.reads == 1
+    assert ami.of("Redirect")[-1] == delivered("c1", "1007")   # 1002 is another node's: not offered
+    assert claims.taken == ["1007"]
+
+
+async def test_claims_are_read_at_most_twice_a_second_while_calls_wait():
+    svc, ami, clock, claims = claimed_service(held={"1002", "1007"})
+    await feed(svc, queued("c1"))
+    assert claims.reads == 1 and not ami.of("Redirect")
+    clock.t += 0.2
+    await feed(svc)
+    assert claims.reads == 1        # fresh enough
+    claims.held = {"1007"}          # the other node let 1002 go
+    clock.t += 0.4
+    await feed(svc)
+    assert claims.reads == 2
+    assert ami.of("Redirect")[-1] == delivered("c1", "1002")
+
+
+async def test_claims_are_renewed_only_while_the_node_has_calls_with_agents(monkeypatch):
+    svc, ami, clock, claims = claimed_service()
+    sleeps = []
+
+    async def sleep(s):
+        sleeps.append(s)
+        if len(sleeps) == 1:
+            return
+        if len(sleeps) == 2:
+            await feed(svc, queued("c1"))
+            return
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr("acd.service.asyncio.sleep", sleep)
+    with contextlib.suppress(asyncio.CancelledError):
+        await svc.claims_loop()
+    assert sleeps[0] == claims.lease / 3
+    assert claims.renewed == [{"c1"}]   # the first round had nothing to renew

@@ -1,6 +1,7 @@
 """The wall screen's figures and alarms from a live snapshot and today's KPI row."""
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from core import events as ev
@@ -64,3 +65,33 @@ def test_todays_rates_from_the_event_log_and_their_alarms():
     assert b["today"]["offered"] == 10 and b["today"]["answered"] == 7
     assert b["today"]["service_level"] == 0.6 and b["today"]["abandon_rate"] == 0.3
     assert {a["id"] for a in b["alarms"]} == {"service-level", "abandon-rate"}
+
+
+class _NoLog:
+    def subscribe(self, fn):
+        pass
+
+
+async def test_a_clusters_nodes_are_read_when_a_board_is_asked_for_and_watched_only_while_a_screen_listens():
+    from reports.live import Live
+    live = Live(_NoLog(), lambda: {"agents": [], "calls": [], "waiting": []}, clock=lambda: 1000.0)
+    reads = []
+
+    async def refresh():
+        reads.append(1)
+        live.set_nodes([{"name": "node1", "healthy": len(reads) < 2}])
+
+    live.refresh_nodes = refresh
+    assert not live.watched
+    board = await live.fresh_board()
+    assert reads == [1] and board["nodes"] == [{"name": "node1", "healthy": True}]
+    q = live.listen()
+    assert live.watched
+    await asyncio.wait_for(live.until_watched(), 1)
+    live.unlisten(q)
+    assert not live.watched
+    waiting = asyncio.create_task(live.until_watched())
+    await asyncio.sleep(0.01)
+    assert not waiting.done()     # nobody watches: the nodes' watcher sleeps
+    live.listen()
+    await asyncio.wait_for(waiting, 1)
