@@ -82,27 +82,28 @@ def pid(settings: Settings) -> int | None:
         return None
 
 
-def slacken(settings: Settings) -> int:
+def slacken(settings: Settings, proc: str = "/proc") -> int:
     """Gives Asterisk's two pjproject poll loops (POLLERS) `poll_slack_ms` of timer slack
     (proc(5) timerslack_ns, per thread; root): their 10 ms waits then end within 10 ms plus
     the slack, so they wake about 20 times a second instead of 100 each. A packet still
     wakes them at once (epoll); only pjsip's and ICE's own timers (retransmissions, 500 ms
     and up) may fire up to the slack late. Other threads (channels, bridges, the timing
-    source of media) keep the default. Returns how many threads were changed."""
+    source of media) keep the default. Returns how many threads were changed. `proc`: where
+    proc(5) is (tests give a tree of their own)."""
     p = pid(settings)
     if not settings.poll_slack_ms or p is None:
         return 0
     done = 0
     try:
-        tids = os.listdir(f"/proc/{p}/task")
+        tids = os.listdir(f"{proc}/{p}/task")
     except OSError:
         return 0
     for tid in tids:
         try:
-            with open(f"/proc/{p}/task/{tid}/comm") as f:
+            with open(f"{proc}/{p}/task/{tid}/comm") as f:
                 if f.read().strip() not in POLLERS:
                     continue
-            with open(f"/proc/{tid}/timerslack_ns", "w") as f:
+            with open(f"{proc}/{tid}/timerslack_ns", "w") as f:
                 f.write(str(settings.poll_slack_ms * 1_000_000))
             done += 1
         except OSError as e:   # not root, or the thread ended: Asterisk runs as it would anyway

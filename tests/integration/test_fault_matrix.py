@@ -212,6 +212,21 @@ async def local_agents(hotline, per_department: int, reserve: int = 0):
             await acd.agent_action(a, "login", by="test")
 
 
+async def place_load(driver, s, acd, numbers, prefix: str, talk: tuple[float, float, float], menu_wait: float):
+    """The 100 calls: one per load line talking, then callers waiting behind them in every
+    department, then callers in the 12345 menu; `talk` for each group, in that order."""
+    talking = [await call(driver, s, n, caller=f"{prefix}{k:01d}00{j:04d}", talk=talk[0], wait=0.3)
+               for j in range(LOAD_LINES_PER_DEPARTMENT) for k, n in enumerate(numbers)]
+    await until(lambda: all((a := acd.agent_of(i)) and acd.board.agent(a).state == ON_CALL for i in talking),
+                60, "every load line talking")
+    waiting = [await call(driver, s, n, caller=f"{prefix}{k:01d}10{j:04d}", talk=talk[1], wait=0.3)
+               for j in range(LOAD_WAITING_PER_DEPARTMENT) for k, n in enumerate(numbers)]
+    await until(lambda: all(i in acd.waiting for i in waiting), 60, "the callers behind them waiting")
+    menu = [await call(driver, s, "12345", caller=f"{prefix}90{j:05d}", talk=talk[2], wait=menu_wait)
+            for j in range(LOAD_MENU)]
+    return talking, waiting, menu
+
+
 async def test_asterisk_sigkill_with_100_calls_up_every_call_becomes_one_record(hotline, asterisk, phones, driver,
                                                                                restarted_phones):
     """Issue #17's load for the SIGKILL row: 100 calls up over the Local path (36 talking to
@@ -222,15 +237,8 @@ async def test_asterisk_sigkill_with_100_calls_up_every_call_becomes_one_record(
     async with local_agents(hotline, LOAD_LINES_PER_DEPARTMENT) as lines:
         await until(lambda: all(acd.board.agent(i).state == READY for i in lines), 15, "the load lines ready")
         t0 = time.monotonic()
-        talking = [await call(driver, s, n, caller=f"1395{k:01d}00{j:04d}", talk=300, wait=0.3)
-                   for j in range(LOAD_LINES_PER_DEPARTMENT) for k, n in enumerate(numbers)]
-        await until(lambda: all((a := acd.agent_of(i)) and acd.board.agent(a).state == ON_CALL for i in talking),
-                    60, "every load line talking")
-        waiting = [await call(driver, s, n, caller=f"1395{k:01d}10{j:04d}", talk=300, wait=0.3)
-                   for j in range(LOAD_WAITING_PER_DEPARTMENT) for k, n in enumerate(numbers)]
-        await until(lambda: all(i in acd.waiting for i in waiting), 60, "the callers behind them waiting")
         # the centre number with nobody pressing a key: its menu takes ~30 s to give up
-        menu = [await call(driver, s, "12345", caller=f"139590{j:05d}", talk=300, wait=60) for j in range(LOAD_MENU)]
+        talking, waiting, menu = await place_load(driver, s, acd, numbers, "1395", talk=(300, 300, 300), menu_wait=60)
         ids = talking + waiting + menu
         journals = s.host_path(s.journal_dir)
         await until(lambda: all((journals / f"{i}.log").exists() for i in ids), 30, "every call journalled")
@@ -454,14 +462,7 @@ async def test_engine_killed_with_100_calls_up_menu_and_waiting_calls_reach_agen
             local_agents(hotline, LOAD_LINES_PER_DEPARTMENT, LOAD_RESERVE_PER_DEPARTMENT))
         await until(lambda: all(acd.board.agent(i).state == READY for i in lines), 15, "the load lines ready")
         # `talk` is how long a caller stays on the line in all
-        talking = [await call(driver, s, n, caller=f"1397{k:01d}00{j:04d}", talk=35, wait=0.3)
-                   for j in range(LOAD_LINES_PER_DEPARTMENT) for k, n in enumerate(numbers)]
-        await until(lambda: all((a := acd.agent_of(i)) and acd.board.agent(a).state == ON_CALL for i in talking),
-                    60, "every load line talking")
-        waiting = [await call(driver, s, n, caller=f"1397{k:01d}10{j:04d}", talk=45, wait=0.3)
-                   for j in range(LOAD_WAITING_PER_DEPARTMENT) for k, n in enumerate(numbers)]
-        await until(lambda: all(i in acd.waiting for i in waiting), 60, "the callers behind them waiting")
-        menu = [await call(driver, s, "12345", caller=f"139790{j:05d}", talk=30, wait=10) for j in range(LOAD_MENU)]
+        talking, waiting, menu = await place_load(driver, s, acd, numbers, "1397", talk=(35, 45, 30), menu_wait=10)
         ids = talking + waiting + menu
         await until(lambda: all((journals / f"{i}.log").exists() for i in ids), 30, "every call journalled")
         in_menu = sum(i not in acd.waiting and i not in acd.delivering for i in menu)

@@ -187,16 +187,20 @@ async def test_max_wait_sends_the_caller_to_voicemail():
     assert events[-1].kind == "queue_timeout"
 
 
-async def test_persisted_pause_survives_a_restart():
-    saved = {}
-
+def memory_states(saved: dict):
+    """An agent-states table in a dict (what AcdService.persist writes, a restart loads)."""
     class States:
         async def load(self):
             return dict(saved)
 
         async def save(self, rows):
             saved.update(rows)
+    return States
 
+
+async def test_persisted_pause_survives_a_restart():
+    saved = {}
+    States = memory_states(saved)
     ami, clock = FakeAmi(), Clock()
     cfg = acd_config.load({})
     first = AcdService(ami, cfg, AGENTS, log_event=lambda e: None, states=States(), clock=clock)
@@ -215,14 +219,7 @@ async def test_persisted_pause_survives_a_restart():
 async def test_an_engine_stopped_right_after_a_change_keeps_it():
     """A login 0.1 s before the engine stops (inside the 0.3 s batch) is written on the way out."""
     saved = {}
-
-    class States:
-        async def load(self):
-            return dict(saved)
-
-        async def save(self, rows):
-            saved.update(rows)
-
+    States = memory_states(saved)
     ami, clock = FakeAmi(), Clock()
     cfg = acd_config.load({})
     first = AcdService(ami, cfg, AGENTS, log_event=lambda e: None, states=States(), clock=clock)
